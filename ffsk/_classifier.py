@@ -1,0 +1,415 @@
+"""The scikit-learn estimator: validation, labels, devices and orchestration.
+
+All tensor math lives in ``_network.py`` and ``_scoring.py``; this module
+turns scikit-learn inputs into tensors, runs the epochs and turns scores back
+into scikit-learn outputs.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._devices import resolve_device
+from ._embedding import ENCODINGS, LabelEmbedding, concat_label_value
+from ._negatives import random_wrong_labels
+from ._network import LOSSES, FFNetwork, LocalTrainer
+from ._persistence import network_state_for_pickle, place_network
+from ._scoring import BLOCK_ROWS, LabelScorer
+
+#: Rows converted to a tensor at a time when predicting (a multiple of the
+#: scorer's block, so that conversion overhead is amortised).
+_PREDICT_CHUNK_ROWS = 16 * BLOCK_ROWS
+
+
+class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
+    """Classifier trained with Hinton's Forward-Forward algorithm.
+
+    Each layer is trained by its own local loss to give high *goodness* (mean
+    squared ReLU activity) to *positive* rows (a sample with its true label
+    embedded) and low goodness to *negative* rows (the same sample with a
+    wrong label). No gradient crosses a layer boundary. A sample is classified
+    by embedding every candidate label and picking the label with the highest
+    goodness summed over layers.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(500, 500)
+        Number of ReLU units of each layer. An int means one layer.
+
+    threshold : float, default=2.0
+        Goodness threshold of ``loss="threshold"``: positive rows are pushed
+        above it, negative rows below it. Must be > 0. Ignored by
+        ``loss="symba"``.
+
+    epochs : int, default=100
+        Number of passes over the training data. Forward-Forward needs more
+        optimiser steps than backpropagation; 100 epochs of 50 rows suit both
+        small tabular data and MNIST (see the user guide for the measurements).
+
+    batch_size : int, default=50
+        Rows per mini-batch (clipped to the number of samples). Every layer
+        takes one optimiser step per mini-batch.
+
+    learning_rate : float, default=0.01
+        Adam learning rate of every layer.
+
+    label_encoding : {"concat", "overlay"}, default="concat"
+        How a label is embedded in an input row. ``"concat"`` appends a one-hot
+        label to the features and works for any data. ``"overlay"`` writes the
+        one-hot over the first ``n_classes`` features (Hinton's MNIST setup); it
+        needs at least ``n_classes`` features, and those must carry no
+        information.
+
+    label_scale : float, default=0.5
+        Size of the embedded label. With ``"concat"``, the label's value is
+        ``label_scale`` times the root-mean-square length of the training rows,
+        so the label weighs the same against the features whatever their scale.
+        With ``"overlay"``, it is ``label_scale`` times the row's largest
+        absolute value.
+
+    negatives : {"random"}, default="random"
+        How negative rows are made. ``"random"``: each row gets a label drawn
+        uniformly from its wrong labels.
+
+    loss : {"symba", "threshold"}, default="symba"
+        Local loss of every layer, with ``g_pos``/``g_neg`` the goodness of a
+        row with its true/wrong label. ``"threshold"`` (Hinton, 2022):
+        ``softplus(threshold - g_pos) + softplus(g_neg - threshold)``.
+        ``"symba"`` (Lee & Song, 2023): ``softplus(-alpha * (g_pos - g_neg))``,
+        which learns from the first epoch where the threshold loss first spends
+        epochs pushing all goodness towards the threshold.
+
+    alpha : float, default=10.0
+        Sharpness of ``loss="symba"``. Must be > 0. Ignored by
+        ``loss="threshold"``.
+
+    device : str or torch.device, default="auto"
+        Where to train and predict. ``"auto"`` uses CUDA when available and the
+        CPU otherwise; ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a
+        :class:`torch.device` are accepted. Asking for CUDA where there is none
+        raises a ``ValueError`` at fit.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and negative sampling through a
+        private :class:`torch.Generator` (torch's global random state is never
+        read or changed). With an int, fits on the CPU are reproducible.
+
+    verbose : int, default=0
+        If > 0, print one line per epoch with the local loss of each layer.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen during fit.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit. Defined only when ``X`` has feature
+        names that are all strings.
+
+    network_ : torch.nn.Module
+        The trained Forward-Forward network.
+
+    device_ : torch.device
+        Device the network lives on.
+
+    label_embedding_ : LabelEmbedding
+        How labels are embedded, including the label value chosen from the
+        training data.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    loss_curve_ : ndarray of shape (n_iter_, n_layers)
+        Mean local loss of each layer in each epoch.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : A backpropagation network.
+
+    References
+    ----------
+    G. Hinton, "The Forward-Forward Algorithm: Some Preliminary
+    Investigations", arXiv:2212.13345, 2022.
+
+    H.-C. Lee and J. Song, "SymBa: A Symmetric Bidirectional Loss for the
+    Forward-Forward Algorithm", arXiv:2303.08418, 2023.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from ffsk import ForwardForwardClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = ForwardForwardClassifier(random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "threshold": [Interval(Real, 0, None, closed="neither")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "label_encoding": [StrOptions(set(ENCODINGS))],
+        "label_scale": [Interval(Real, 0, None, closed="neither")],
+        "negatives": [StrOptions({"random"})],
+        "loss": [StrOptions(set(LOSSES))],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(500, 500),
+        threshold=2.0,
+        epochs=100,
+        batch_size=50,
+        learning_rate=0.01,
+        label_encoding="concat",
+        label_scale=0.5,
+        negatives="random",
+        loss="symba",
+        alpha=10.0,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.threshold = threshold
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.label_encoding = label_encoding
+        self.label_scale = label_scale
+        self.negatives = negatives
+        self.loss = loss
+        self.alpha = alpha
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network on ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse rows are densified one mini-batch at a time.
+
+        y : array-like of shape (n_samples,)
+            Class labels (any hashable labels: ints, strings, ...).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        previous_state = dict(self.__dict__)
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            # Never leave a half-fitted estimator: restore exactly what was there.
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
+
+    def _fit(self, X, y):
+        hidden_layer_sizes = self._validated_hidden_layer_sizes()
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=True
+        )
+        check_classification_targets(y)
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                "ForwardForwardClassifier needs samples of at least 2 classes in the "
+                f"data, but the data contain only one class: {classes[0]!r}."
+            )
+        device = resolve_device(self.device)
+        generator = torch.Generator(device=device)
+        generator.manual_seed(int(check_random_state(self.random_state).randint(2**31 - 1)))
+
+        n_samples, n_classes = X.shape[0], classes.shape[0]
+        X_tensor = None if sp.issparse(X) else _as_tensor(X, device)
+        embedding = self._label_embedding(X, X_tensor, n_classes, device)
+        network = FFNetwork(embedding.n_network_features, n_classes, hidden_layer_sizes, generator)
+        trainer = LocalTrainer(
+            network,
+            learning_rate=self.learning_rate,
+            loss=self.loss,
+            threshold=self.threshold,
+            alpha=self.alpha,
+        )
+        y_tensor = torch.as_tensor(y_encoded, dtype=torch.long, device=device)
+        batch_size = min(self.batch_size, n_samples)
+
+        loss_curve = []
+        for epoch in range(self.epochs):
+            started = time.perf_counter()
+            loss_sum = torch.zeros(len(network.layers), device=device)
+            order = torch.randperm(n_samples, generator=generator, device=device)
+            for start in range(0, n_samples, batch_size):
+                rows = order[start : start + batch_size]
+                X_batch = X_tensor[rows] if X_tensor is not None else _dense_rows(X, rows, device)
+                features, label_values = embedding.split(X_batch)
+                pos = y_tensor[rows]
+                neg = random_wrong_labels(pos, n_classes, generator)
+                loss_sum += trainer.step(features, label_values, pos, neg) * rows.shape[0]
+            epoch_losses = (loss_sum / n_samples).cpu().numpy()
+            loss_curve.append(epoch_losses)
+            if self.verbose:
+                self._print_epoch(epoch, epoch_losses, time.perf_counter() - started)
+
+        self.classes_ = classes
+        self.network_ = network
+        self.device_ = device
+        self.label_embedding_ = embedding
+        self.n_iter_ = len(loss_curve)
+        self.loss_curve_ = np.asarray(loss_curve, dtype=np.float64)
+        return self
+
+    def _validated_hidden_layer_sizes(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(np.ravel(sizes).tolist())
+        if not sizes or not all(
+            isinstance(size, Integral) and not isinstance(size, bool) and size > 0 for size in sizes
+        ):
+            raise InvalidParameterError(
+                "The 'hidden_layer_sizes' parameter of ForwardForwardClassifier must be "
+                "a positive int or a non-empty sequence of positive ints. Got "
+                f"{self.hidden_layer_sizes!r} instead."
+            )
+        return sizes
+
+    def _label_embedding(self, X, X_tensor, n_classes, device) -> LabelEmbedding:
+        if self.label_encoding == "overlay":
+            label_value = float(self.label_scale)
+        else:
+            sample = X_tensor if X_tensor is not None else _as_tensor(X[:10_000].toarray(), device)
+            label_value = concat_label_value(sample, self.label_scale)
+        return LabelEmbedding(self.label_encoding, X.shape[1], n_classes, label_value)
+
+    def _print_epoch(self, epoch: int, losses: np.ndarray, seconds: float) -> None:
+        per_layer = " ".join(f"{value:.4f}" for value in losses)
+        width = len(str(self.epochs))
+        print(
+            f"Epoch {epoch + 1:>{width}}/{self.epochs}  local loss per layer: "
+            f"[{per_layer}]  {seconds:.2f}s",
+            flush=True,
+        )
+
+    # -------------------------------------------------------------- predict
+    def decision_function(self, X):
+        """Score of each class: goodness summed over layers with that label.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            Scores as float64. With two classes, the 1-D difference
+            ``score(classes_[1]) - score(classes_[0])``.
+        """
+        scores = self._label_scores(X)
+        if scores.shape[1] == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the class scores.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities as float64; each row sums to 1.
+        """
+        scores = self._label_scores(X)
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
+    def predict(self, X):
+        """Predict the class of each sample: the label with the highest score.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, taken from ``classes_``.
+        """
+        scores = self._label_scores(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def _label_scores(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
+        scorer = LabelScorer(self.network_)
+        device = self.device_
+        chunks = []
+        for start in range(0, X.shape[0], _PREDICT_CHUNK_ROWS):
+            rows = X[start : start + _PREDICT_CHUNK_ROWS]
+            rows = rows.toarray() if sp.issparse(rows) else rows
+            features, label_values = self.label_embedding_.split(_as_tensor(rows, device))
+            chunks.append(scorer.scores(features, label_values).cpu())
+        return torch.cat(chunks).numpy().astype(np.float64)
+
+    # ------------------------------------------------------ scikit-learn API
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "network_" in state:
+            state = network_state_for_pickle(state)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "network_" in self.__dict__:
+            self.device_ = place_network(self.network_, self.device)
+
+
+def _as_tensor(rows: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Rows as one float32 tensor on ``device`` (no copy for float32 on CPU)."""
+    with warnings.catch_warnings():
+        # Read-only arrays (e.g. joblib's memory maps in a grid search) are
+        # shared, not copied: ffsk never writes to its input tensors.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.as_tensor(np.asarray(rows), dtype=torch.float32, device=device)
+
+
+def _dense_rows(X: sp.csr_matrix, rows: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return _as_tensor(X[rows.cpu().numpy()].toarray(), device)

@@ -1,0 +1,62 @@
+"""The data sets the demo and benchmarks use.
+
+``load_digits_split`` is the embedded default (scikit-learn's bundled 8x8
+digits); ``load_keras_npz`` reads any Keras-format ``.npz`` of images
+(``x_train``, ``y_train``, ``x_test``, ``y_test``), e.g. MNIST.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+_KERAS_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def load_digits_split(random_state: int = 0):
+    """Digits with pixels scaled to [0, 1], split 75/25 (stratification-free,
+    as in the project's accuracy tests). Returns X_train, X_test, y_train, y_test."""
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.25, random_state=random_state)
+
+
+def load_keras_npz(path: str | Path):
+    """Load a Keras-format ``.npz`` and flatten its images to float32 rows.
+
+    Integer pixels are divided by 255 (so values lie in [0, 1]); float pixels
+    are kept as they are. Returns X_train, X_test, y_train, y_test.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the archive lacks one of the four arrays or their lengths disagree.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such data file: {path}")
+    with np.load(path, allow_pickle=False) as archive:
+        missing = [key for key in _KERAS_KEYS if key not in archive.files]
+        if missing:
+            raise ValueError(
+                f"{path} is not a Keras-format npz: it lacks {', '.join(missing)} "
+                f"(expected {', '.join(_KERAS_KEYS)})."
+            )
+        arrays = {key: archive[key] for key in _KERAS_KEYS}
+    splits = []
+    for x_key, y_key in (("x_train", "y_train"), ("x_test", "y_test")):
+        images, labels = arrays[x_key], arrays[y_key].reshape(-1)
+        if images.shape[0] != labels.shape[0]:
+            raise ValueError(
+                f"{path}: {x_key} has {images.shape[0]} rows but {y_key} has {labels.shape[0]}."
+            )
+        rows = images.reshape(images.shape[0], -1)
+        if np.issubdtype(rows.dtype, np.integer):
+            rows = rows.astype(np.float32) / np.float32(255.0)
+        splits.append((rows.astype(np.float32, copy=False), labels))
+    (X_train, y_train), (X_test, y_test) = splits
+    return X_train, X_test, y_train, y_test

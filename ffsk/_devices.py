@@ -1,0 +1,47 @@
+"""Choosing the torch device an estimator computes on."""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+
+def resolve_device(device: str | torch.device, *, fall_back_to_cpu: bool = False) -> torch.device:
+    """Turn the estimator's ``device`` parameter into a usable ``torch.device``.
+
+    ``"auto"`` picks CUDA when it is available and the CPU otherwise. An
+    explicit CUDA device that is not available raises a ``ValueError``, unless
+    ``fall_back_to_cpu`` (used when unpickling a model fitted on a GPU on a
+    machine without one), in which case the CPU is used with a warning.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid torch device; use 'auto', 'cpu', "
+            f"'cuda', 'cuda:N' or a torch.device."
+        ) from exc
+    if resolved.type == "cpu":
+        return resolved
+    if resolved.type != "cuda":
+        raise ValueError(
+            f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
+        )
+    problem = None
+    if not torch.cuda.is_available():
+        problem = "CUDA is not available on this machine"
+    elif resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        problem = f"this machine has only {torch.cuda.device_count()} CUDA device(s)"
+    if problem is None:
+        return resolved
+    if fall_back_to_cpu:
+        warnings.warn(
+            f"The model was fitted on device={device!r}, but {problem}; using the CPU.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return torch.device("cpu")
+    raise ValueError(f"device={device!r} was requested, but {problem}. Use device='cpu' or 'auto'.")

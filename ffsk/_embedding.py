@@ -1,0 +1,83 @@
+"""How a label is embedded in an input row.
+
+Two layouts, both ``[features, label_value * onehot(label)]`` up to the order
+of the columns:
+
+* ``"concat"`` appends ``k`` label columns after the ``d`` features. The label
+  value is ``label_scale`` times the root-mean-square length of the training
+  rows, so the label weighs the same against the features whatever their
+  units (scaling ``X`` by a constant changes nothing).
+* ``"overlay"`` writes the one-hot over the first ``k`` features (as in
+  Hinton's MNIST experiments), which therefore must carry no information. The
+  label value is ``label_scale`` times the row's largest absolute value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+ENCODINGS = ("concat", "overlay")
+
+
+@dataclass(frozen=True)
+class LabelEmbedding:
+    """Splits raw rows into the network's feature part and label values.
+
+    Parameters
+    ----------
+    encoding : {"concat", "overlay"}
+    n_features : int
+        Number of columns of the raw input ``X``.
+    n_classes : int
+    label_value : float
+        For ``"concat"``, the value written in the label's column; for
+        ``"overlay"``, the factor applied to each row's largest absolute value.
+    """
+
+    encoding: str
+    n_features: int
+    n_classes: int
+    label_value: float
+
+    def __post_init__(self) -> None:
+        if self.encoding not in ENCODINGS:
+            raise ValueError(f"Unknown label encoding {self.encoding!r}.")
+        if self.encoding == "overlay" and self.n_features < self.n_classes:
+            raise ValueError(
+                f"label_encoding='overlay' writes the one-hot label over the first "
+                f"n_classes={self.n_classes} features, but X has only "
+                f"{self.n_features} features. Use label_encoding='concat'."
+            )
+
+    @property
+    def n_network_features(self) -> int:
+        """Number of feature columns the network sees besides the label."""
+        if self.encoding == "overlay":
+            return self.n_features - self.n_classes
+        return self.n_features
+
+    def split(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(features, label_values)`` for raw rows ``X``."""
+        if self.encoding == "overlay":
+            values = self.label_value * X.abs().amax(dim=1)
+            return X[:, self.n_classes :], values
+        return X, X.new_full((X.shape[0],), self.label_value)
+
+    def embed(self, X: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The full embedded rows, label columns included (for inspection and
+        for checking the network's shared-product shortcut)."""
+        features, values = self.split(X)
+        onehot = torch.nn.functional.one_hot(labels, self.n_classes).to(X.dtype)
+        label_part = onehot * values[:, None]
+        if self.encoding == "overlay":
+            return torch.cat([label_part, features], dim=1)
+        return torch.cat([features, label_part], dim=1)
+
+
+def concat_label_value(X_sample: torch.Tensor, label_scale: float) -> float:
+    """``label_scale`` times the root-mean-square row length of ``X_sample``
+    (1.0 if all rows are zero)."""
+    rms = float(X_sample.square().sum(dim=1).mean().sqrt()) if X_sample.numel() else 0.0
+    return label_scale * (rms if rms > 0 else 1.0)

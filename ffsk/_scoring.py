@@ -1,0 +1,85 @@
+"""Scoring every candidate label of every row with bounded memory.
+
+A row's score for label ``c`` is the goodness summed over layers when ``c``
+is embedded in the row. Because a one-hot label only adds a per-class term to
+the first layer's pre-activation, the feature product ``W_f x`` is computed
+once per row and the ``k`` label columns are broadcast onto it; the deeper
+layers then run on one ``(rows * k, h)`` block.
+
+Rows go through fixed-size, zero-padded blocks, and every matrix is padded to
+a multiple of :data:`_ALIGN` columns. With every product having the same shape
+whatever the number of rows asked for, a row's score does not depend on which
+other rows were predicted with it (BLAS kernels pick their reduction order
+from the shapes). Zero padding changes no value: padded units have zero weight
+and zero bias, so their activity is zero.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._network import NORM_EPS, FFNetwork, normalise_rows
+
+#: Rows per block. Memory per block is about ``BLOCK_ROWS * k * h`` floats.
+BLOCK_ROWS = 256
+_ALIGN = 16
+
+
+def _round_up(value: int) -> int:
+    return -(-value // _ALIGN) * _ALIGN
+
+
+def _padded(tensor: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    out = tensor.new_zeros(rows, cols)
+    out[: tensor.shape[0], : tensor.shape[1]] = tensor
+    return out
+
+
+class LabelScorer:
+    """Inference-only, padded copy of an :class:`FFNetwork` that scores labels.
+
+    Build one per prediction call (it copies the weights once) and call
+    :meth:`scores` on as many row chunks as needed.
+    """
+
+    @torch.no_grad()
+    def __init__(self, network: FFNetwork):
+        first = network.input_layer
+        h0 = first.bias.shape[0]
+        self.n_features = network.n_features
+        self.n_classes = network.n_classes
+        self.feature_weight_t = _padded(
+            first.feature_weight.detach().T, _round_up(self.n_features), _round_up(h0)
+        )
+        self.label_rows = _padded(first.label_weight.detach().T, self.n_classes, _round_up(h0))
+        self.first_bias = _padded(first.bias.detach()[None], 1, _round_up(h0))[0]
+        self.widths = [h0]
+        self.hidden = []
+        for layer in network.hidden_layers:
+            h_out, h_in = layer.weight.shape
+            weight_t = _padded(layer.weight.detach().T, _round_up(h_in), _round_up(h_out))
+            bias = _padded(layer.bias.detach()[None], 1, _round_up(h_out))[0]
+            self.hidden.append((weight_t, bias))
+            self.widths.append(h_out)
+
+    @torch.no_grad()
+    def scores(self, features: torch.Tensor, label_values: torch.Tensor) -> torch.Tensor:
+        """Scores of shape ``(n, k)``: goodness summed over layers per label."""
+        n, k = features.shape[0], self.n_classes
+        out = features.new_empty(n, k)
+        for start in range(0, n, BLOCK_ROWS):
+            stop = min(start + BLOCK_ROWS, n)
+            block = _padded(features[start:stop], BLOCK_ROWS, self.feature_weight_t.shape[0])
+            values = label_values.new_zeros(BLOCK_ROWS)
+            values[: stop - start] = label_values[start:stop]
+            inv_length = 1.0 / ((block.square().sum(dim=1) + values.square()).sqrt() + NORM_EPS)
+            base = (block @ self.feature_weight_t) * inv_length[:, None]
+            label_coef = (values * inv_length)[:, None, None]
+            activity = torch.relu(base[:, None, :] + label_coef * self.label_rows + self.first_bias)
+            activity = activity.reshape(BLOCK_ROWS * k, -1)
+            total = activity.square().sum(dim=1) / self.widths[0]
+            for (weight_t, bias), width in zip(self.hidden, self.widths[1:], strict=True):
+                activity = torch.relu(torch.addmm(bias, normalise_rows(activity), weight_t))
+                total += activity.square().sum(dim=1) / width
+            out[start:stop] = total.view(BLOCK_ROWS, k)[: stop - start]
+        return out

@@ -1,0 +1,261 @@
+"""Behaviour of the estimator: outputs, labels, inputs, errors, determinism."""
+
+import pickle
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+from ffsk import ForwardForwardClassifier
+
+FAST = dict(hidden_layer_sizes=(32, 16), epochs=20, random_state=0)
+
+
+def test_outputs_have_the_documented_shapes_and_types(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST).fit(X, y)
+    proba = clf.predict_proba(X)
+    scores = clf.decision_function(X)
+    assert proba.shape == (len(X), 3) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert scores.shape == (len(X), 3)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[scores.argmax(axis=1)])
+    np.testing.assert_array_equal(proba.argmax(axis=1), scores.argmax(axis=1))
+    assert clf.score(X, y) > 0.9
+    assert clf.n_iter_ == 20
+    assert clf.loss_curve_.shape == (20, 2)
+    assert clf.device_ == torch.device("cpu")
+    assert isinstance(clf.network_, torch.nn.Module)
+
+
+def test_binary_decision_function_is_the_score_difference(blobs):
+    X, y = blobs
+    mask = y < 2
+    clf = ForwardForwardClassifier(**FAST).fit(X[mask], np.where(y[mask] == 0, "no", "yes"))
+    full = clf._label_scores(X[mask])
+    decision = clf.decision_function(X[mask])
+    assert decision.shape == (mask.sum(),)
+    np.testing.assert_allclose(decision, full[:, 1] - full[:, 0])
+    assert set(clf.predict(X[mask])) <= {"no", "yes"}
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["cat", "dog", "bird"]),
+        np.array([10, -3, 7]),
+        np.array([True, False, True]),
+    ],
+    ids=["str", "int", "bool"],
+)
+def test_any_labels_work(blobs, labels):
+    X, y = blobs
+    if labels.dtype == bool:
+        X, y = X[y < 2], y[y < 2]
+    y_labels = labels[y]
+    clf = ForwardForwardClassifier(**FAST).fit(X, y_labels)
+    np.testing.assert_array_equal(clf.classes_, np.unique(y_labels))
+    assert clf.score(X, y_labels) > 0.9
+
+
+def test_pandas_categorical_labels_and_feature_names(blobs):
+    X, y = blobs
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    labels = pd.Series(pd.Categorical(np.array(["x", "y", "z"])[y]))
+    clf = ForwardForwardClassifier(**FAST).fit(frame, labels)
+    np.testing.assert_array_equal(clf.feature_names_in_, ["a", "b", "c", "d"])
+    assert clf.score(frame, labels) > 0.9
+
+
+def test_float32_float64_lists_and_sparse_give_the_same_model(blobs):
+    X, y = blobs
+    reference = ForwardForwardClassifier(**FAST).fit(X.astype(np.float32), y).predict_proba(X)
+    for variant in (X, X.tolist(), sp.csr_matrix(X), sp.csc_matrix(X)):
+        proba = ForwardForwardClassifier(**FAST).fit(variant, y).predict_proba(variant)
+        np.testing.assert_allclose(proba, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_overlay_encoding_learns_and_refuses_too_few_features(blobs):
+    X, y = blobs
+    padded = np.hstack([np.zeros((len(X), 3)), X])  # first k columns carry nothing
+    clf = ForwardForwardClassifier(label_encoding="overlay", **FAST).fit(padded, y)
+    assert clf.score(padded, y) > 0.9
+    with pytest.raises(ValueError, match="only 2 features"):
+        ForwardForwardClassifier(label_encoding="overlay", **FAST).fit(X[:, :2], y)
+
+
+def test_rescaling_X_changes_nothing(blobs):
+    """The label value follows the data's scale, and every layer normalises."""
+    X, y = blobs
+    a = ForwardForwardClassifier(**FAST).fit(X, y).predict_proba(X)
+    b = ForwardForwardClassifier(**FAST).fit(X * 1000, y).predict_proba(X * 1000)
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
+def test_same_random_state_gives_identical_results_and_leaves_global_rng_alone(blobs):
+    X, y = blobs
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = ForwardForwardClassifier(**FAST).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), before)
+    b = ForwardForwardClassifier(**FAST).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    c = ForwardForwardClassifier(**{**FAST, "random_state": 1}).fit(X, y)
+    assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
+
+
+def test_prediction_does_not_depend_on_how_rows_are_grouped(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST).fit(X, y)
+    big = np.repeat(X, 60, axis=0)  # more rows than one prediction chunk
+    full = clf.predict_proba(big)
+    np.testing.assert_array_equal(full[: len(X) * 60 : 60], clf.predict_proba(X))
+    np.testing.assert_array_equal(clf.predict_proba(X[5:6]), full[5 * 60 : 5 * 60 + 1])
+
+
+def test_all_zero_row_gives_finite_scores(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST).fit(X, y)
+    assert np.all(np.isfinite(clf.predict_proba(np.zeros((1, 4)))))
+
+
+def test_verbose_prints_one_line_per_epoch(blobs, capsys):
+    X, y = blobs
+    ForwardForwardClassifier(**{**FAST, "epochs": 3, "verbose": 1}).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("Epoch 1/3") and "local loss per layer" in lines[0]
+    ForwardForwardClassifier(**{**FAST, "epochs": 3}).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_threshold_loss_learns(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(
+        loss="threshold",
+        threshold=1.0,
+        learning_rate=0.01,
+        hidden_layer_sizes=(32,),
+        epochs=60,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.score(X, y) > 0.9
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_in_X_is_refused(blobs, bad):
+    X, y = blobs
+    X = X.copy()
+    X[3, 1] = bad
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        ForwardForwardClassifier(**FAST).fit(X, y)
+
+
+def test_single_class_is_refused_with_a_message_about_classes(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="class"):
+        ForwardForwardClassifier(**FAST).fit(X, np.zeros(len(X)))
+
+
+def test_wrong_number_of_features_at_predict_names_both_counts(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match=re.escape("X has 3 features") + ".*expecting 4 features"):
+        clf.predict(X[:, :3])
+
+
+def test_predict_before_fit_raises_not_fitted(blobs):
+    X, _ = blobs
+    for method in ("predict", "predict_proba", "decision_function"):
+        with pytest.raises(NotFittedError):
+            getattr(ForwardForwardClassifier(), method)(X)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"threshold": 0.0},
+        {"threshold": -1.0},
+        {"hidden_layer_sizes": ()},
+        {"hidden_layer_sizes": (10, 0)},
+        {"hidden_layer_sizes": (10, -5)},
+        {"hidden_layer_sizes": 0},
+        {"negatives": "bogus"},
+        {"label_encoding": "bogus"},
+        {"batch_size": 0},
+        {"epochs": 0},
+        {"learning_rate": 0.0},
+        {"loss": "bogus"},
+    ],
+)
+def test_invalid_parameters_raise_invalid_parameter_error(blobs, params):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**{**FAST, **params})
+    with pytest.raises(InvalidParameterError):
+        clf.fit(X, y)
+    assert not hasattr(clf, "classes_") and not hasattr(clf, "n_features_in_")
+
+
+def test_failed_fit_leaves_no_half_fitted_estimator(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST)
+    with pytest.raises(ValueError):
+        clf.fit(X, np.zeros(len(X)))  # fails after validate_data set n_features_in_
+    assert not [key for key in vars(clf) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+    clf.fit(X, y)
+    before = clf.predict_proba(X)
+    with pytest.raises(ValueError):
+        clf.fit(X[:, :2], np.zeros(len(X)))
+    assert clf.n_features_in_ == 4  # the previous fitted state is intact
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_cuda_request_without_cuda_fails_clearly_at_fit(blobs, monkeypatch):
+    X, y = blobs
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    clf = ForwardForwardClassifier(**{**FAST, "device": "cuda"})
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "n_features_in_")
+
+
+# -------------------------------------------------------------- persistence
+def test_pickle_round_trip_gives_identical_probabilities(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_model_fitted_on_cuda_unpickles_on_a_machine_without_cuda(blobs, monkeypatch):
+    """Simulated: a model whose device was 'cuda' is loaded where CUDA is absent."""
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.device = "cuda"  # as if it had been fitted with device="cuda"
+    payload = pickle.dumps(clf)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="using the CPU"):
+        restored = pickle.loads(payload)
+    assert restored.device_ == torch.device("cpu")
+    assert all(p.device.type == "cpu" for p in restored.network_.parameters())
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)
+
+
+def test_pickled_state_holds_cpu_tensors_and_does_not_move_the_live_model(blobs):
+    from ffsk._persistence import network_state_for_pickle
+
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST).fit(X, y)
+    state = network_state_for_pickle(clf.__getstate__())
+    assert all(p.device.type == "cpu" for p in state["network_"].parameters())
+    assert clf.network_ is state["network_"]  # CPU networks are not copied

@@ -1,0 +1,85 @@
+"""The ``ffsk demo`` main job and the data loaders behind it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ffsk._cli import main
+from ffsk._datasets import load_keras_npz
+
+MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
+
+
+def _write_keras_npz(path, n_train=300, n_test=100, seed=0):
+    """Tiny 28x28 'images' whose class is written in a bright block."""
+    rng = np.random.RandomState(seed)
+
+    def images(n):
+        y = rng.randint(0, 10, size=n).astype(np.uint8)
+        x = rng.randint(0, 60, size=(n, 28, 28)).astype(np.uint8)
+        for i, label in enumerate(y):
+            x[i, 2 * label : 2 * label + 3, 10:20] = 255
+        return x, y
+
+    x_train, y_train = images(n_train)
+    x_test, y_test = images(n_test)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+
+
+def test_demo_on_embedded_digits_prints_progress_and_figures(capsys):
+    assert main(["demo", "--epochs", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "scikit-learn digits" in out
+    assert "Epoch 1/3" in out and "Epoch 3/3" in out
+    accuracy = float(out.split("Test accuracy: ")[1].split()[0])
+    assert 0.5 < accuracy <= 1.0
+    assert "Fit time:" in out and "Predict time:" in out
+
+
+def test_demo_on_a_keras_npz(tmp_path, capsys):
+    path = tmp_path / "tiny.npz"
+    _write_keras_npz(path)
+    assert main(["demo", "--data", str(path), "--epochs", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "300 training and 100 test rows, 784 features" in out
+    assert float(out.split("Test accuracy: ")[1].split()[0]) > 0.8
+
+
+def test_demo_reports_a_missing_file_clearly(tmp_path, capsys):
+    assert main(["demo", "--data", str(tmp_path / "nope.npz")]) == 2
+    assert "No such data file" in capsys.readouterr().err
+
+
+def test_keras_loader_scales_pixels_and_rejects_other_archives(tmp_path):
+    path = tmp_path / "tiny.npz"
+    _write_keras_npz(path, n_train=20, n_test=5)
+    X_train, X_test, y_train, y_test = load_keras_npz(path)
+    assert X_train.shape == (20, 784) and X_test.shape == (5, 784)
+    assert X_train.dtype == np.float32 and X_train.max() == 1.0 and X_train.min() >= 0.0
+    assert y_train.shape == (20,)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x_train=np.zeros((2, 28, 28)))
+    with pytest.raises(ValueError, match="lacks y_train, x_test, y_test"):
+        load_keras_npz(bad)
+
+
+def test_python_dash_m_runs_the_demo():
+    result = subprocess.run(
+        [sys.executable, "-m", "ffsk", "demo", "--epochs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Test accuracy:" in result.stdout
+
+
+@pytest.mark.skipif(not MNIST.is_file(), reason="MNIST is not at ../shared/data/mnist.npz")
+def test_mnist_loads_in_keras_layout():
+    X_train, X_test, y_train, y_test = load_keras_npz(MNIST)
+    assert X_train.shape == (60000, 784) and X_test.shape == (10000, 784)
+    assert np.bincount(y_test).tolist()[:3] == [980, 1135, 1032]
