@@ -42,7 +42,7 @@ def test_demo_on_embedded_digits_prints_progress_and_figures(capsys):
 def test_demo_on_a_keras_npz(tmp_path, capsys):
     path = tmp_path / "tiny.npz"
     _write_keras_npz(path)
-    assert main(["demo", "--data", str(path), "--epochs", "5"]) == 0
+    assert main(["demo", "--data", str(path), "--epochs", "30"]) == 0
     out = capsys.readouterr().out
     assert "300 training and 100 test rows, 784 features" in out
     assert float(out.split("Test accuracy: ")[1].split()[0]) > 0.8
