@@ -8,7 +8,6 @@ into scikit-learn outputs.
 from __future__ import annotations
 
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,16 +19,13 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._devices import resolve_device
+from ._batches import TrainingRows, iter_row_tensors, mean_square_row_length
+from ._devices import matmul_precision, may_use_cuda, resolve_device
 from ._embedding import ENCODINGS, LabelEmbedding, concat_label_value
 from ._negatives import random_wrong_labels
 from ._network import LOSSES, FFNetwork, LocalTrainer
-from ._persistence import network_state_for_pickle, place_network
-from ._scoring import BLOCK_ROWS, LabelScorer
-
-#: Rows converted to a tensor at a time when predicting (a multiple of the
-#: scorer's block, so that conversion overhead is amortised).
-_PREDICT_CHUNK_ROWS = 16 * BLOCK_ROWS
+from ._persistence import network_state_for_pickle, restore_network
+from ._scoring import LabelScorer
 
 
 class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
@@ -233,6 +229,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y):
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
+        device = resolve_device(self.device)
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=True
         )
@@ -243,40 +240,17 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 "ForwardForwardClassifier needs samples of at least 2 classes in the "
                 f"data, but the data contain only one class: {classes[0]!r}."
             )
-        device = resolve_device(self.device)
         generator = torch.Generator(device=device)
         generator.manual_seed(int(check_random_state(self.random_state).randint(2**31 - 1)))
-
-        n_samples, n_classes = X.shape[0], classes.shape[0]
-        X_tensor = None if sp.issparse(X) else _as_tensor(X, device)
-        embedding = self._label_embedding(X, X_tensor, n_classes, device)
-        network = FFNetwork(embedding.n_network_features, n_classes, hidden_layer_sizes, generator)
-        trainer = LocalTrainer(
-            network,
-            learning_rate=self.learning_rate,
-            loss=self.loss,
-            threshold=self.threshold,
-            alpha=self.alpha,
+        embedding = self._label_embedding(X, classes.shape[0])
+        network = FFNetwork(
+            embedding.n_network_features, classes.shape[0], hidden_layer_sizes, generator
         )
-        y_tensor = torch.as_tensor(y_encoded, dtype=torch.long, device=device)
-        batch_size = min(self.batch_size, n_samples)
-
-        loss_curve = []
-        for epoch in range(self.epochs):
-            started = time.perf_counter()
-            loss_sum = torch.zeros(len(network.layers), device=device)
-            order = torch.randperm(n_samples, generator=generator, device=device)
-            for start in range(0, n_samples, batch_size):
-                rows = order[start : start + batch_size]
-                X_batch = X_tensor[rows] if X_tensor is not None else _dense_rows(X, rows, device)
-                features, label_values = embedding.split(X_batch)
-                pos = y_tensor[rows]
-                neg = random_wrong_labels(pos, n_classes, generator)
-                loss_sum += trainer.step(features, label_values, pos, neg) * rows.shape[0]
-            epoch_losses = (loss_sum / n_samples).cpu().numpy()
-            loss_curve.append(epoch_losses)
-            if self.verbose:
-                self._print_epoch(epoch, epoch_losses, time.perf_counter() - started)
+        with matmul_precision(device):
+            loss_curve = self._train(
+                network, embedding, TrainingRows(X, device), y_encoded, generator
+            )
+        network.zero_grad(set_to_none=True)  # gradient buffers are only needed to train
 
         self.classes_ = classes
         self.network_ = network
@@ -285,6 +259,45 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = len(loss_curve)
         self.loss_curve_ = np.asarray(loss_curve, dtype=np.float64)
         return self
+
+    def _train(self, network, embedding, data, y_encoded, generator) -> list[np.ndarray]:
+        """Run the epochs; return each epoch's mean local loss per layer."""
+        device = data.device
+        trainer = LocalTrainer(
+            network,
+            learning_rate=self.learning_rate,
+            loss=self.loss,
+            threshold=self.threshold,
+            alpha=self.alpha,
+        )
+        n_samples, n_classes = y_encoded.shape[0], embedding.n_classes
+        # Labels live where the row indices are drawn, next to the data.
+        labels = torch.as_tensor(y_encoded, dtype=torch.long, device=data.index_device)
+        # Negatives are drawn on the training device; when the indices are
+        # drawn on the host (streamed data), a second generator draws them.
+        order_generator = generator
+        if data.index_device != device:
+            order_generator = torch.Generator().manual_seed(
+                int(torch.randint(2**31 - 1, (1,), generator=generator, device=device))
+            )
+        batch_size = min(self.batch_size, n_samples)
+        loss_curve = []
+        for epoch in range(self.epochs):
+            started = time.perf_counter()
+            loss_sum = torch.zeros(len(network.layers), device=device)
+            order = torch.randperm(n_samples, generator=order_generator, device=data.index_device)
+            for start in range(0, n_samples, batch_size):
+                rows = order[start : start + batch_size]
+                features, label_values = embedding.split(data.batch(rows))
+                pos = labels[rows].to(device, non_blocking=True)
+                neg = random_wrong_labels(pos, n_classes, generator)
+                loss_sum += trainer.step(features, label_values, pos, neg) * rows.shape[0]
+            # The only host synchronisation of the epoch.
+            epoch_losses = (loss_sum / n_samples).cpu().numpy()
+            loss_curve.append(epoch_losses)
+            if self.verbose:
+                self._print_epoch(epoch, epoch_losses, time.perf_counter() - started)
+        return loss_curve
 
     def _validated_hidden_layer_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
@@ -299,12 +312,11 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             )
         return sizes
 
-    def _label_embedding(self, X, X_tensor, n_classes, device) -> LabelEmbedding:
+    def _label_embedding(self, X, n_classes: int) -> LabelEmbedding:
         if self.label_encoding == "overlay":
             label_value = float(self.label_scale)
         else:
-            sample = X_tensor if X_tensor is not None else _as_tensor(X[:10_000].toarray(), device)
-            label_value = concat_label_value(sample, self.label_scale)
+            label_value = concat_label_value(mean_square_row_length(X), self.label_scale)
         return LabelEmbedding(self.label_encoding, X.shape[1], n_classes, label_value)
 
     def _print_epoch(self, epoch: int, losses: np.ndarray, seconds: float) -> None:
@@ -375,19 +387,22 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
         scorer = LabelScorer(self.network_)
-        device = self.device_
-        chunks = []
-        for start in range(0, X.shape[0], _PREDICT_CHUNK_ROWS):
-            rows = X[start : start + _PREDICT_CHUNK_ROWS]
-            rows = rows.toarray() if sp.issparse(rows) else rows
-            features, label_values = self.label_embedding_.split(_as_tensor(rows, device))
-            chunks.append(scorer.scores(features, label_values).cpu())
-        return torch.cat(chunks).numpy().astype(np.float64)
+        # Dense rows are converted a few blocks at a time; sparse rows are
+        # densified one block at a time.
+        chunk_rows = scorer.block_rows * (1 if sp.issparse(X) else 16)
+        with matmul_precision(self.device_):
+            scores = [
+                scorer.scores(*self.label_embedding_.split(rows)).cpu()
+                for rows in iter_row_tensors(X, chunk_rows, self.device_)
+            ]
+        return torch.cat(scores).numpy().astype(np.float64)
 
     # ------------------------------------------------------ scikit-learn API
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # CUDA kernels may change the last bits of results between runs.
+        tags.non_deterministic = may_use_cuda(self.device)
         return tags
 
     def __getstate__(self):
@@ -399,17 +414,4 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def __setstate__(self, state):
         super().__setstate__(state)
         if "network_" in self.__dict__:
-            self.device_ = place_network(self.network_, self.device)
-
-
-def _as_tensor(rows: np.ndarray, device: torch.device) -> torch.Tensor:
-    """Rows as one float32 tensor on ``device`` (no copy for float32 on CPU)."""
-    with warnings.catch_warnings():
-        # Read-only arrays (e.g. joblib's memory maps in a grid search) are
-        # shared, not copied: ffsk never writes to its input tensors.
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.as_tensor(np.asarray(rows), dtype=torch.float32, device=device)
-
-
-def _dense_rows(X: sp.csr_matrix, rows: torch.Tensor, device: torch.device) -> torch.Tensor:
-    return _as_tensor(X[rows.cpu().numpy()].toarray(), device)
+            self.network_, self.device_ = restore_network(self.network_, self.device)

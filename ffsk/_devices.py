@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 
 import torch
 
@@ -45,3 +47,30 @@ def resolve_device(device: str | torch.device, *, fall_back_to_cpu: bool = False
         )
         return torch.device("cpu")
     raise ValueError(f"device={device!r} was requested, but {problem}. Use device='cpu' or 'auto'.")
+
+
+def may_use_cuda(device: object) -> bool:
+    """Whether the ``device`` parameter would put the model on a GPU here."""
+    if isinstance(device, str) and device == "auto":
+        return torch.cuda.is_available()
+    try:
+        return torch.device(device).type == "cuda"
+    except (RuntimeError, TypeError):
+        return False
+
+
+@contextlib.contextmanager
+def matmul_precision(device: torch.device) -> Iterator[None]:
+    """Allow TensorFloat-32 matrix products on CUDA while ffsk computes, and
+    restore the user's global setting afterwards. (TF32 keeps float32's range
+    with a 10-bit mantissa in the products, several times faster on Ampere
+    and newer GPUs; Forward-Forward's local losses do not need more.)"""
+    if device.type != "cuda":
+        yield
+        return
+    previous = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = previous

@@ -28,9 +28,12 @@ class LabelEmbedding:
     Parameters
     ----------
     encoding : {"concat", "overlay"}
+        ``"concat"`` appends the label columns after the features;
+        ``"overlay"`` writes them over the first ``n_classes`` features.
     n_features : int
         Number of columns of the raw input ``X``.
     n_classes : int
+        Number of classes, i.e. of label columns.
     label_value : float
         For ``"concat"``, the value written in the label's column; for
         ``"overlay"``, the factor applied to each row's largest absolute value.
@@ -44,11 +47,11 @@ class LabelEmbedding:
     def __post_init__(self) -> None:
         if self.encoding not in ENCODINGS:
             raise ValueError(f"Unknown label encoding {self.encoding!r}.")
-        if self.encoding == "overlay" and self.n_features < self.n_classes:
+        if self.encoding == "overlay" and self.n_features <= self.n_classes:
             raise ValueError(
                 f"label_encoding='overlay' writes the one-hot label over the first "
-                f"n_classes={self.n_classes} features, but X has only "
-                f"{self.n_features} features. Use label_encoding='concat'."
+                f"n_classes={self.n_classes} features and needs more features than that, "
+                f"but X has only {self.n_features} features. Use label_encoding='concat'."
             )
 
     @property
@@ -61,8 +64,10 @@ class LabelEmbedding:
     def split(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(features, label_values)`` for raw rows ``X``."""
         if self.encoding == "overlay":
-            values = self.label_value * X.abs().amax(dim=1)
-            return X[:, self.n_classes :], values
+            # The first k columns are overwritten by the label, so they do not
+            # count towards the row's maximum.
+            features = X[:, self.n_classes :]
+            return features, self.label_value * features.abs().amax(dim=1)
         return X, X.new_full((X.shape[0],), self.label_value)
 
     def embed(self, X: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -76,8 +81,8 @@ class LabelEmbedding:
         return torch.cat([features, label_part], dim=1)
 
 
-def concat_label_value(X_sample: torch.Tensor, label_scale: float) -> float:
-    """``label_scale`` times the root-mean-square row length of ``X_sample``
-    (1.0 if all rows are zero)."""
-    rms = float(X_sample.square().sum(dim=1).mean().sqrt()) if X_sample.numel() else 0.0
+def concat_label_value(mean_square_row_length: float, label_scale: float) -> float:
+    """``label_scale`` times the root-mean-square row length of the training
+    data (times 1 if all rows are zero)."""
+    rms = mean_square_row_length**0.5
     return label_scale * (rms if rms > 0 else 1.0)

@@ -1,34 +1,42 @@
 """Pickling support: fitted networks travel as CPU tensors.
 
 A model fitted on a GPU must unpickle on a machine without one, so the
-pickled state always holds a CPU copy of the network; unpickling moves it to
-the device the estimator's ``device`` parameter resolves to there (the CPU,
-with a warning, when an explicitly requested CUDA device is missing).
+pickled state holds the network's configuration and a CPU copy of its tensors
+(copied tensor by tensor: the GPU never holds a second copy of the model).
+Unpickling rebuilds the network on the device the estimator's ``device``
+parameter resolves to there (the CPU, with a warning, when an explicitly
+requested CUDA device is missing).
 """
 
 from __future__ import annotations
 
-import copy
-
 import torch
-from torch import nn
 
 from ._devices import resolve_device
+from ._network import FFNetwork
 
 
 def network_state_for_pickle(state: dict) -> dict:
-    """A copy of an estimator's ``__dict__`` whose network is on the CPU.
+    """A copy of an estimator's ``__dict__`` with the network replaced by its
+    configuration and CPU tensors. The live estimator is left untouched."""
+    network: FFNetwork = state["network_"]
+    payload = {
+        "n_features": network.n_features,
+        "n_classes": network.n_classes,
+        "hidden_layer_sizes": network.hidden_layer_sizes,
+        "tensors": {name: t.detach().cpu() for name, t in network.state_dict().items()},
+    }
+    return {**state, "network_": payload}
 
-    The live estimator is left untouched (a GPU network stays on the GPU).
-    """
-    network: nn.Module = state["network_"]
-    if any(p.device.type != "cpu" for p in network.parameters()):
-        network = copy.deepcopy(network).cpu()
-    return {**state, "network_": network}
 
-
-def place_network(network: nn.Module, device: str | torch.device) -> torch.device:
-    """Move an unpickled network to where ``device`` resolves on this machine."""
+def restore_network(payload: dict, device: str | torch.device) -> tuple[FFNetwork, torch.device]:
+    """Rebuild a pickled network where ``device`` resolves on this machine."""
     resolved = resolve_device(device, fall_back_to_cpu=True)
-    network.to(resolved)
-    return resolved
+    network = FFNetwork(
+        payload["n_features"],
+        payload["n_classes"],
+        payload["hidden_layer_sizes"],
+        device=resolved,
+    )
+    network.load_state_dict(payload["tensors"])
+    return network, resolved

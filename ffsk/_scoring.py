@@ -6,7 +6,8 @@ the first layer's pre-activation, the feature product ``W_f x`` is computed
 once per row and the ``k`` label columns are broadcast onto it; the deeper
 layers then run on one ``(rows * k, h)`` block.
 
-Rows go through fixed-size, zero-padded blocks, and every matrix is padded to
+Rows go through fixed-size, zero-padded blocks (so memory stays bounded
+for any number of rows), and every matrix is padded to
 a multiple of :data:`_ALIGN` columns. With every product having the same shape
 whatever the number of rows asked for, a row's score does not depend on which
 other rows were predicted with it (BLAS kernels pick their reduction order
@@ -20,8 +21,10 @@ import torch
 
 from ._network import NORM_EPS, FFNetwork, normalise_rows
 
-#: Rows per block. Memory per block is about ``BLOCK_ROWS * k * h`` floats.
+#: Largest number of rows per block.
 BLOCK_ROWS = 256
+#: Floats a block's widest activity tensor (``rows * k * h``) may hold: 16 MiB.
+_BLOCK_FLOATS = 1 << 22
 _ALIGN = 16
 
 
@@ -55,6 +58,15 @@ class LabelScorer:
         self.first_bias = _padded(first.bias.detach()[None], 1, _round_up(h0))[0]
         self.widths = [h0]
         self.hidden = []
+        widest = max(
+            _round_up(h) for h in (h0, *(layer.bias.shape[0] for layer in network.hidden_layers))
+        )
+        #: Rows per block: fixed for a given network, so every product always
+        #: has the same shape; fewer rows when many classes or wide layers
+        #: would make a block's ``rows * k * h`` activities large.
+        self.block_rows = max(
+            _ALIGN, min(BLOCK_ROWS, _BLOCK_FLOATS // (self.n_classes * widest)) // _ALIGN * _ALIGN
+        )
         for layer in network.hidden_layers:
             h_out, h_in = layer.weight.shape
             weight_t = _padded(layer.weight.detach().T, _round_up(h_in), _round_up(h_out))
@@ -67,19 +79,20 @@ class LabelScorer:
         """Scores of shape ``(n, k)``: goodness summed over layers per label."""
         n, k = features.shape[0], self.n_classes
         out = features.new_empty(n, k)
-        for start in range(0, n, BLOCK_ROWS):
-            stop = min(start + BLOCK_ROWS, n)
-            block = _padded(features[start:stop], BLOCK_ROWS, self.feature_weight_t.shape[0])
-            values = label_values.new_zeros(BLOCK_ROWS)
+        block_rows = self.block_rows
+        for start in range(0, n, block_rows):
+            stop = min(start + block_rows, n)
+            block = _padded(features[start:stop], block_rows, self.feature_weight_t.shape[0])
+            values = label_values.new_zeros(block_rows)
             values[: stop - start] = label_values[start:stop]
             inv_length = 1.0 / ((block.square().sum(dim=1) + values.square()).sqrt() + NORM_EPS)
             base = (block @ self.feature_weight_t) * inv_length[:, None]
             label_coef = (values * inv_length)[:, None, None]
             activity = torch.relu(base[:, None, :] + label_coef * self.label_rows + self.first_bias)
-            activity = activity.reshape(BLOCK_ROWS * k, -1)
+            activity = activity.reshape(block_rows * k, -1)
             total = activity.square().sum(dim=1) / self.widths[0]
             for (weight_t, bias), width in zip(self.hidden, self.widths[1:], strict=True):
                 activity = torch.relu(torch.addmm(bias, normalise_rows(activity), weight_t))
                 total += activity.square().sum(dim=1) / width
-            out[start:stop] = total.view(BLOCK_ROWS, k)[: stop - start]
+            out[start:stop] = total.view(block_rows, k)[: stop - start]
         return out

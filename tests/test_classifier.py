@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from ffsk import ForwardForwardClassifier
 
-FAST = dict(hidden_layer_sizes=(32, 16), epochs=20, random_state=0)
+FAST = dict(hidden_layer_sizes=(32, 16), epochs=20, random_state=0, device="cpu")
 
 
 def test_outputs_have_the_documented_shapes_and_types(blobs):
@@ -251,11 +251,51 @@ def test_model_fitted_on_cuda_unpickles_on_a_machine_without_cuda(blobs, monkeyp
     np.testing.assert_array_equal(restored.predict_proba(X), expected)
 
 
-def test_pickled_state_holds_cpu_tensors_and_does_not_move_the_live_model(blobs):
-    from ffsk._persistence import network_state_for_pickle
-
+def test_pickled_state_holds_cpu_tensors_and_leaves_the_live_model_alone(blobs):
     X, y = blobs
     clf = ForwardForwardClassifier(**FAST).fit(X, y)
-    state = network_state_for_pickle(clf.__getstate__())
-    assert all(p.device.type == "cpu" for p in state["network_"].parameters())
-    assert clf.network_ is state["network_"]  # CPU networks are not copied
+    state = clf.__getstate__()
+    tensors = state["network_"]["tensors"]
+    assert set(tensors) == set(clf.network_.state_dict())
+    assert all(t.device.type == "cpu" for t in tensors.values())
+    assert isinstance(clf.network_, torch.nn.Module)  # the live estimator is unchanged
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_model_fitted_on_a_real_gpu_unpickles_without_cuda(blobs, monkeypatch):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
+    assert clf.device_.type == "cuda"
+    assert all(p.device.type == "cuda" for p in clf.network_.parameters())
+    expected = clf.predict_proba(X)
+    payload = pickle.dumps(clf)
+    assert clf.device_.type == "cuda"  # pickling did not move the live model
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="using the CPU"):
+        restored = pickle.loads(payload)
+    assert restored.device_ == torch.device("cpu")
+    # TF32 products on the GPU against float32 on the CPU.
+    np.testing.assert_allclose(restored.predict_proba(X), expected, atol=1e-2)
+    assert np.mean(restored.predict(X) == clf.predict(X)) > 0.95
+
+
+def test_sparse_and_dense_input_give_the_same_label_value_on_large_data():
+    rng = np.random.RandomState(0)
+    X = rng.rand(12_000, 5) * (rng.rand(12_000, 5) > 0.5)
+    X[10_000:] *= 10  # rows past the first 10,000 must count too
+    y = rng.randint(0, 2, 12_000)
+    params = dict(hidden_layer_sizes=(4,), epochs=1, random_state=0, device="cpu")
+    dense = ForwardForwardClassifier(**params).fit(X, y)
+    sparse = ForwardForwardClassifier(**params).fit(sp.csr_matrix(X), y)
+    expected = 0.5 * np.sqrt(np.mean(np.sum(X**2, axis=1)))
+    assert dense.label_embedding_.label_value == pytest.approx(expected, rel=1e-6)
+    assert sparse.label_embedding_.label_value == pytest.approx(expected, rel=1e-6)
+
+
+def test_non_deterministic_tag_follows_the_device(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert not ForwardForwardClassifier().__sklearn_tags__().non_deterministic
+    assert ForwardForwardClassifier(device="cuda").__sklearn_tags__().non_deterministic
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert ForwardForwardClassifier().__sklearn_tags__().non_deterministic
+    assert not ForwardForwardClassifier(device="cpu").__sklearn_tags__().non_deterministic

@@ -9,7 +9,9 @@ def _small_classifier():
     # Small and fast, but still a real Forward-Forward fit with the default
     # loss and embedding, so accuracy checks (e.g. check_classifiers_train)
     # test actual learning.
-    return ForwardForwardClassifier(hidden_layer_sizes=(32,), epochs=40, random_state=0)
+    return ForwardForwardClassifier(
+        hidden_layer_sizes=(32,), epochs=40, random_state=0, device="cpu"
+    )
 
 
 @parametrize_with_checks([_small_classifier()])

@@ -4,6 +4,8 @@ grid search with parallel jobs, clone and joblib persistence."""
 import joblib
 import numpy as np
 import pandas as pd
+import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -23,7 +25,8 @@ def test_pipeline_with_min_max_scaler(digits_split):
     assert pipe.score(X_test, y_test) > 0.85
 
 
-def test_column_transformer_on_a_dataframe_with_string_labels():
+@pytest.mark.parametrize("sparse_threshold", [0.0, 1.0], ids=["dense", "sparse"])
+def test_column_transformer_on_a_dataframe_with_string_labels(sparse_threshold):
     rng = np.random.RandomState(0)
     n = 300
     colour = rng.choice(["red", "green", "blue"], size=n)
@@ -40,13 +43,15 @@ def test_column_transformer_on_a_dataframe_with_string_labels():
                     [
                         ("categorical", OneHotEncoder(), ["colour"]),
                         ("numeric", StandardScaler(), ["size", "weight"]),
-                    ]
+                    ],
+                    sparse_threshold=sparse_threshold,
                 ),
             ),
             ("ff", ForwardForwardClassifier(hidden_layer_sizes=(32,), epochs=40, random_state=0)),
         ]
     )
     model.fit(X_train, y_train)
+    assert sp.issparse(model[:-1].transform(X_test)) == (sparse_threshold == 1.0)
     assert set(model.classes_) == {"apple", "grape", "melon"}
     assert model.score(X_test, y_test) > 0.85
 
@@ -69,7 +74,9 @@ def test_grid_search_with_parallel_jobs_and_refit(blobs):
 
 def test_clone_gives_an_unfitted_copy_that_refits_identically(blobs):
     X, y = blobs
-    clf = ForwardForwardClassifier(hidden_layer_sizes=(16,), epochs=10, random_state=3).fit(X, y)
+    clf = ForwardForwardClassifier(
+        hidden_layer_sizes=(16,), epochs=10, random_state=3, device="cpu"
+    ).fit(X, y)
     copy = clone(clf)
     assert copy.get_params() == clf.get_params()
     assert not hasattr(copy, "network_")
@@ -78,7 +85,9 @@ def test_clone_gives_an_unfitted_copy_that_refits_identically(blobs):
 
 def test_joblib_dump_and_load(blobs, tmp_path):
     X, y = blobs
-    clf = ForwardForwardClassifier(hidden_layer_sizes=(16,), epochs=10, random_state=0).fit(X, y)
+    clf = ForwardForwardClassifier(
+        hidden_layer_sizes=(16,), epochs=10, random_state=0, device="cpu"
+    ).fit(X, y)
     path = tmp_path / "model.joblib"
     joblib.dump(clf, path)
     restored = joblib.load(path)

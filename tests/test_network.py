@@ -1,12 +1,15 @@
 """The pure-torch network: losses, layer isolation, shared label products."""
 
+import copy
 import math
 
 import pytest
 import torch
 
 from ffsk._embedding import LabelEmbedding
+from ffsk._negatives import random_wrong_labels
 from ffsk._network import (
+    LOSSES,
     FFNetwork,
     LocalTrainer,
     goodness,
@@ -60,34 +63,67 @@ def test_losses_match_hand_computed_values():
     )
 
 
-def test_no_gradient_crosses_a_layer_boundary():
-    """Layer 1's update is the same whether or not deeper layers train."""
-    torch.manual_seed(0)
-    features = torch.randn(10, 6)
-    values = torch.full((10,), 1.0)
-    pos, neg = torch.randint(0, 3, (10,)), torch.randint(0, 3, (10,))
+def _trainer(network, loss="symba"):
+    return LocalTrainer(network, learning_rate=0.01, loss=loss, threshold=1.0, alpha=4.0)
 
+
+def _batch(n=10, n_features=6, n_classes=3, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    features = torch.randn(n, n_features, generator=generator)
+    pos = torch.randint(0, n_classes, (n,), generator=generator)
+    neg = (pos + torch.randint(1, n_classes, (n,), generator=generator)) % n_classes
+    return features, torch.full((n,), 1.5), pos, neg
+
+
+def test_first_layer_gradient_is_the_same_with_or_without_deeper_layers():
+    """No gradient crosses a layer boundary: deeper layers' losses do not
+    change the first layer's gradient."""
+    batch = _batch()
     full = _network()
-    LocalTrainer(full, learning_rate=0.01, loss="symba", threshold=1.0, alpha=4.0).step(
-        features, values, pos, neg
-    )
+    _trainer(full).step(*batch)
     alone = _network()
-    trainer = LocalTrainer(alone, learning_rate=0.01, loss="symba", threshold=1.0, alpha=4.0)
-    trainer.optimizers = trainer.optimizers[:1]
     alone.hidden_layers = torch.nn.ModuleList()  # no deeper layer at all
-    trainer.step(features, values, pos, neg)
+    _trainer(alone).step(*batch)
     for name, param in alone.input_layer.named_parameters():
-        assert torch.equal(param, dict(full.input_layer.named_parameters())[name])
+        reference = dict(full.input_layer.named_parameters())[name]
+        assert torch.equal(param.grad, reference.grad)
+        assert torch.count_nonzero(param.grad) > 0
 
 
-def test_layer_input_is_detached_so_deeper_loss_gives_no_first_layer_gradient():
+@pytest.mark.parametrize("loss", ["symba", "threshold"])
+def test_closed_form_gradients_equal_autograd_of_each_local_loss(loss):
+    """The trainer's hand-derived gradients are those of each layer's own
+    loss, with the layer's input treated as a constant."""
+    batch = _batch()
+    features, values, pos, neg = batch
     network = _network()
-    base, coef = network.input_layer.shared_terms(torch.randn(4, 6), torch.ones(4))
-    first = network.input_layer.forward_labels(base, coef, torch.tensor([0, 1, 2, 0]))
-    deeper = network.hidden_layers[0](first.detach())
-    goodness(deeper).sum().backward()
-    assert all(p.grad is None for p in network.input_layer.parameters())
-    assert network.hidden_layers[0].weight.grad is not None
+    reference = copy.deepcopy(network).requires_grad_(True)
+    trainer = _trainer(network, loss)
+    trainer.optimizers = [_NoStep() for _ in trainer.optimizers]  # keep weights fixed
+    losses = trainer.step(*batch)
+
+    loss_fn = LOSSES[loss]
+    base, coef = reference.input_layer.shared_terms(features, values)
+    activity = reference.input_layer.forward_labels(base, coef, torch.cat([pos, neg]))
+    inputs = [None, *[None] * len(reference.hidden_layers)]
+    for index, layer in enumerate(reference.layers):
+        if index > 0:
+            inputs[index] = activity.detach()
+            activity = layer(inputs[index])
+        g = goodness(activity)
+        local = loss_fn(g[: len(pos)], g[len(pos) :], threshold=1.0, alpha=4.0)
+        local.backward(retain_graph=True)
+        assert local.item() == pytest.approx(losses[index].item(), rel=1e-5)
+        for (name, param), mine in zip(
+            layer.named_parameters(), network.layers[index].parameters(), strict=True
+        ):
+            torch.testing.assert_close(mine.grad, param.grad, rtol=1e-4, atol=1e-6, msg=name)
+    assert all(x is None or not x.requires_grad for x in inputs)
+
+
+class _NoStep:
+    def step(self):
+        pass
 
 
 @pytest.mark.parametrize("encoding", ["concat", "overlay"])
@@ -139,7 +175,7 @@ def test_scores_of_a_row_do_not_depend_on_the_other_rows():
 def test_training_step_reduces_the_local_losses():
     torch.manual_seed(0)
     network = _network(n_features=4, n_classes=2, sizes=(16, 16))
-    trainer = LocalTrainer(network, learning_rate=0.01, loss="threshold", threshold=1.0, alpha=1.0)
+    trainer = _trainer(network, loss="threshold")
     X = torch.randn(64, 4)
     y = (X[:, 0] > 0).long()
     values = torch.ones(64)
@@ -147,3 +183,17 @@ def test_training_step_reduces_the_local_losses():
     for _ in range(200):
         last = trainer.step(X, values, y, 1 - y)
     assert torch.all(last < first)
+
+
+def test_random_negatives_are_never_the_true_label_and_cover_all_wrong_ones():
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(5).repeat(2000)
+    negatives = random_wrong_labels(labels, 5, generator)
+    assert not torch.any(negatives == labels)
+    for label in range(5):
+        drawn = negatives[labels == label]
+        counts = torch.bincount(drawn, minlength=5).float()
+        wrong = counts[torch.arange(5) != label]
+        assert counts[label] == 0
+        # uniform over the 4 wrong labels: 500 expected each, sd about 19
+        assert torch.all((wrong - 500).abs() < 100)
