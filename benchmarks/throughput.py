@@ -1,0 +1,306 @@
+"""Throughput of ffsk against the machine's own matrix-product speed.
+
+For each network and batch size, in one run on the same machine:
+
+1. training samples/s through the public estimator API, and the achieved
+   GFLOP/s, counting the forward and weight-gradient products of every layer
+   for positive and negative rows (``8 * n_in * n_out`` FLOPs per sample and
+   layer, the textbook count);
+2. the GFLOP/s of bare ``torch.mm`` on the products ffsk runs per mini-batch
+   (the first layer's feature product is shared by a row's positive and
+   negative copies, so it runs on ``batch`` rows, the deeper layers on
+   ``2 * batch``), and the efficiency ratio: the bare products' time over
+   ffsk's time per mini-batch (1 = ffsk costs only its matrix products);
+3. ``predict`` and ``predict_proba`` samples/s against the bare products that
+   prediction cannot avoid (first layer once per row, deeper layers once per
+   row and label), and the peak memory of predicting many rows;
+4. the epoch time of scikit-learn's ``MLPClassifier`` with the same hidden
+   sizes and batch size on the same float32 data (backprop, positives only).
+
+Data is random and MNIST-shaped (784 features, 10 classes): throughput does
+not depend on the values. Every time is the median of ``--repeats`` runs.
+
+Usage::
+
+    python benchmarks/throughput.py [--repeats 3] [--out benchmarks/results/throughput.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+
+from ffsk import ForwardForwardClassifier
+from ffsk._scoring import LabelScorer
+
+N_FEATURES, N_CLASSES = 784, 10
+#: name: (hidden sizes, training rows per measured epoch)
+NETWORKS = {
+    "784-500-500": ((500, 500), 20_000),
+    "784-4x2000": ((2000, 2000, 2000, 2000), 5_000),
+}
+DEFAULT_BATCH = ForwardForwardClassifier().batch_size
+LARGE_BATCH = 500
+
+
+def _median_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _random_data(n_rows: int, seed: int = 0):
+    rng = np.random.RandomState(seed)
+    return rng.rand(n_rows, N_FEATURES).astype(np.float32), rng.randint(0, N_CLASSES, n_rows)
+
+
+def _epoch_seconds(make_estimator, X, y, repeats: int) -> float:
+    """Seconds per epoch: (fit with 3 epochs - fit with 1 epoch) / 2, so the
+    one-time validation and set-up costs are not counted as epoch time."""
+    one = _median_seconds(lambda: make_estimator(1).fit(X, y), repeats)
+    three = _median_seconds(lambda: make_estimator(3).fit(X, y), repeats)
+    return max(three - one, 1e-9) / 2
+
+
+def _bare_training_seconds(sizes, batch_size: int, repeats: int) -> float:
+    """Seconds per mini-batch of the matrix products ffsk runs, done bare."""
+    rows = 2 * batch_size  # positive and negative rows
+    h0 = sizes[0]
+    first = [  # shared feature product, its weight gradient, the label columns' gradient
+        (torch.rand(batch_size, N_FEATURES), torch.rand(N_FEATURES, h0)),
+        (torch.rand(h0, batch_size), torch.rand(batch_size, N_FEATURES)),
+        (torch.rand(h0, rows), torch.rand(rows, N_CLASSES)),
+    ]
+    deeper = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        inputs, grad = torch.rand(rows, n_in), torch.rand(rows, n_out)
+        deeper += [(inputs, torch.rand(n_in, n_out)), (grad.T, inputs)]
+
+    def products():
+        for a, b in first + deeper:
+            torch.mm(a, b)
+
+    products()
+    steps = 20
+    return _median_seconds(lambda: [products() for _ in range(steps)], repeats) / steps
+
+
+def _mm_flops(sizes, batch_size: int) -> int:
+    """FLOPs of the products timed by :func:`_bare_training_seconds`."""
+    rows, h0 = 2 * batch_size, sizes[0]
+    flops = 2 * (2 * batch_size * N_FEATURES * h0) + 2 * h0 * rows * N_CLASSES
+    return flops + sum(2 * (2 * rows * a * b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+
+def _bare_predict_seconds_per_row(sizes, block_rows: int, repeats: int) -> float:
+    first = (torch.rand(block_rows, N_FEATURES), torch.rand(N_FEATURES, sizes[0]))
+    deeper = [
+        (torch.rand(block_rows * N_CLASSES, n_in), torch.rand(n_in, n_out))
+        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
+    ]
+
+    def products():
+        torch.mm(*first)
+        for activity, weight in deeper:
+            torch.mm(activity, weight)
+
+    products()
+    blocks = 10
+    return _median_seconds(lambda: [products() for _ in range(blocks)], repeats) / (
+        blocks * block_rows
+    )
+
+
+def _flops_per_training_sample(sizes) -> int:
+    dims = [N_FEATURES, *sizes]
+    return sum(8 * a * b for a, b in zip(dims[:-1], dims[1:], strict=True))
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+def _peak_memory_child(sizes: tuple[int, ...], n_rows: int) -> dict:
+    """Run in a fresh process: peak RSS growth while predicting ``n_rows``."""
+    X_small, y_small = _random_data(2000)
+    clf = ForwardForwardClassifier(hidden_layer_sizes=sizes, epochs=1, random_state=0)
+    clf.fit(X_small, y_small)
+    # Filled in chunks so that building X does not itself raise the peak.
+    X = np.empty((n_rows, N_FEATURES), dtype=np.float32)
+    rng = np.random.RandomState(1)
+    for start in range(0, n_rows, 10_000):
+        X[start : start + 10_000] = rng.rand(min(10_000, n_rows - start), N_FEATURES)
+    before = _rss_bytes()
+    peak = [before]
+    done = threading.Event()
+
+    def watch():  # sample the resident set size while predict runs
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.perf_counter()
+    y_pred = clf.predict(X)
+    seconds = time.perf_counter() - started
+    done.set()
+    watcher.join()
+    return {
+        "rows": n_rows,
+        "input_bytes": int(X.nbytes),
+        "peak_rss_increase_bytes": int(max(peak[0], _rss_bytes()) - before),
+        "predict_seconds": seconds,
+        "predictions": int(y_pred.shape[0]),
+    }
+
+
+def _peak_memory(sizes, n_rows: int) -> dict:
+    here = str(Path(__file__).parent)
+    code = (
+        f"import json, sys; sys.path.insert(0, {here!r}); import throughput; "
+        f"print(json.dumps(throughput._peak_memory_child({tuple(sizes)!r}, {n_rows})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _training_record(name, sizes, n_rows, batch_size, repeats) -> dict:
+    X, y = _random_data(n_rows)
+
+    def ffsk(epochs):
+        return ForwardForwardClassifier(
+            hidden_layer_sizes=sizes, batch_size=batch_size, epochs=epochs, random_state=0
+        )
+
+    def mlp(epochs):
+        return MLPClassifier(
+            hidden_layer_sizes=sizes, batch_size=batch_size, max_iter=epochs, random_state=0
+        )
+
+    ff_epoch = _epoch_seconds(ffsk, X, y, repeats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp_epoch = _epoch_seconds(mlp, X, y, repeats)
+    bare_step = _bare_training_seconds(sizes, batch_size, repeats)
+    samples_per_s = n_rows / ff_epoch
+    ff_step = ff_epoch * batch_size / n_rows
+    return {
+        "network": name,
+        "batch_size": batch_size,
+        "rows_per_epoch": n_rows,
+        "train_samples_per_s": samples_per_s,
+        "train_gflops": samples_per_s * _flops_per_training_sample(sizes) / 1e9,
+        "bare_mm_gflops": _mm_flops(sizes, batch_size) / bare_step / 1e9,
+        "train_efficiency": bare_step / ff_step,
+        "ffsk_epoch_s": ff_epoch,
+        "mlp_epoch_s": mlp_epoch,
+        "ffsk_over_mlp_epoch": ff_epoch / mlp_epoch,
+    }
+
+
+def _predict_record(name, sizes, n_rows, repeats, memory_rows) -> dict:
+    X, y = _random_data(2000)
+    clf = ForwardForwardClassifier(hidden_layer_sizes=sizes, epochs=1, random_state=0).fit(X, y)
+    X_pred, _ = _random_data(n_rows, seed=2)
+    clf.predict(X_pred[:10])  # warm up
+    predict_s = _median_seconds(lambda: clf.predict(X_pred), repeats)
+    proba_s = _median_seconds(lambda: clf.predict_proba(X_pred), repeats)
+    block_rows = LabelScorer(clf.network_).block_rows
+    bound_s_per_row = _bare_predict_seconds_per_row(sizes, block_rows, repeats)
+    predict_rate = n_rows / predict_s
+    return {
+        "network": name,
+        "rows": n_rows,
+        "predict_samples_per_s": predict_rate,
+        "predict_proba_samples_per_s": n_rows / proba_s,
+        "bare_bound_samples_per_s": 1.0 / bound_s_per_row,
+        "predict_efficiency": predict_rate * bound_s_per_row,
+        "peak_memory": _peak_memory(sizes, memory_rows),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default="benchmarks/results/throughput.json")
+    parser.add_argument(
+        "--memory-rows",
+        type=int,
+        default=1_000_000,
+        help="rows predicted for the peak-memory figure of the 784-500-500 network",
+    )
+    args = parser.parse_args(argv)
+
+    machine = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "scikit_learn": sklearn.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "device": "cpu",
+    }
+    training, prediction = [], []
+    for name, (sizes, train_rows) in NETWORKS.items():
+        for batch_size in (DEFAULT_BATCH, LARGE_BATCH):
+            record = _training_record(name, sizes, train_rows, batch_size, args.repeats)
+            training.append(record)
+            print(
+                f"train {name} batch {batch_size}: {record['train_samples_per_s']:.0f} samples/s, "
+                f"{record['train_gflops']:.0f} GFLOP/s (bare mm {record['bare_mm_gflops']:.0f}; "
+                f"efficiency {record['train_efficiency']:.2f}); epoch "
+                f"{record['ffsk_epoch_s']:.2f} s vs MLPClassifier {record['mlp_epoch_s']:.2f} s "
+                f"({record['ffsk_over_mlp_epoch']:.2f}x)",
+                flush=True,
+            )
+        small = sizes == (500, 500)
+        record = _predict_record(
+            name,
+            sizes,
+            n_rows=20_000 if small else 2_000,
+            repeats=args.repeats,
+            memory_rows=args.memory_rows if small else 20_000,
+        )
+        prediction.append(record)
+        memory = record["peak_memory"]
+        print(
+            f"predict {name}: {record['predict_samples_per_s']:.0f} samples/s "
+            f"(predict_proba {record['predict_proba_samples_per_s']:.0f}), bare bound "
+            f"{record['bare_bound_samples_per_s']:.0f} (efficiency "
+            f"{record['predict_efficiency']:.2f}); peak memory +"
+            f"{memory['peak_rss_increase_bytes'] / 2**20:.0f} MiB predicting {memory['rows']} rows "
+            f"({memory['input_bytes'] / 2**20:.0f} MiB input)",
+            flush=True,
+        )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps({"machine": machine, "training": training, "prediction": prediction}, indent=2)
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
