@@ -220,6 +220,28 @@ def _training_record(name, sizes, n_rows, batch_size, repeats) -> dict:
     }
 
 
+def _options_record(name, sizes, n_rows, repeats) -> dict:
+    """Epoch time of the optional precision and compile settings against the
+    defaults, at the default batch size, measured side by side."""
+    X, y = _random_data(n_rows)
+
+    def epoch_seconds(**options):
+        def make(epochs):
+            return ForwardForwardClassifier(
+                hidden_layer_sizes=sizes, epochs=epochs, random_state=0, **options
+            )
+
+        make(1).fit(X[:500], y[:500])  # warm-up (and compilation caches)
+        return _epoch_seconds(make, X, y, repeats)
+
+    default = epoch_seconds()
+    record = {"network": name, "batch_size": DEFAULT_BATCH, "default_epoch_s": default}
+    for label, options in (("bfloat16", {"precision": "bfloat16"}), ("compile", {"compile": True})):
+        record[f"{label}_epoch_s"] = epoch_seconds(**options)
+        record[f"{label}_speedup"] = default / record[f"{label}_epoch_s"]
+    return record
+
+
 def _predict_record(name, sizes, n_rows, repeats, memory_rows) -> dict:
     X, y = _random_data(2000)
     clf = ForwardForwardClassifier(hidden_layer_sizes=sizes, epochs=1, random_state=0).fit(X, y)
@@ -261,7 +283,7 @@ def main(argv=None) -> int:
         "torch_threads": torch.get_num_threads(),
         "device": "cpu",
     }
-    training, prediction = [], []
+    training, prediction, options = [], [], []
     for name, (sizes, train_rows) in NETWORKS.items():
         for batch_size in (DEFAULT_BATCH, LARGE_BATCH):
             record = _training_record(name, sizes, train_rows, batch_size, args.repeats)
@@ -274,6 +296,14 @@ def main(argv=None) -> int:
                 f"({record['ffsk_over_mlp_epoch']:.2f}x)",
                 flush=True,
             )
+        record = _options_record(name, sizes, train_rows, args.repeats)
+        options.append(record)
+        print(
+            f"options {name} batch {DEFAULT_BATCH}: epoch {record['default_epoch_s']:.2f} s; "
+            f"bfloat16 {record['bfloat16_epoch_s']:.2f} s ({record['bfloat16_speedup']:.2f}x); "
+            f"compile {record['compile_epoch_s']:.2f} s ({record['compile_speedup']:.2f}x)",
+            flush=True,
+        )
         small = sizes == (500, 500)
         record = _predict_record(
             name,
@@ -296,7 +326,15 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
-        json.dumps({"machine": machine, "training": training, "prediction": prediction}, indent=2)
+        json.dumps(
+            {
+                "machine": machine,
+                "training": training,
+                "options": options,
+                "prediction": prediction,
+            },
+            indent=2,
+        )
     )
     print(f"wrote {out}")
     return 0

@@ -96,6 +96,20 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         :class:`torch.device` are accepted. Asking for CUDA where there is none
         raises a ``ValueError`` at fit.
 
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the matrix products in training and prediction. With
+        ``"float32"`` on CUDA, TensorFloat-32 products are allowed (inside ffsk
+        only). ``"bfloat16"`` runs the products in bfloat16, which is faster on
+        GPUs and CPUs with bfloat16 units, while weights, gradients, optimiser
+        state and goodness stay float32. Off by default: on the 2-core CPU it
+        was measured slower (see docs/benchmarks.md).
+
+    compile : bool, default=False
+        Fuse the element-wise work of each layer's local loss with
+        :func:`torch.compile`. Costs compilation time (seconds to a minute) at
+        the start of each fit; off by default because the training step is
+        dominated by its matrix products (see docs/benchmarks.md).
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and negative sampling through a
         private :class:`torch.Generator` (torch's global random state is never
@@ -166,6 +180,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "loss": [StrOptions(set(LOSSES))],
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
+        "precision": [StrOptions({"float32", "bfloat16"})],
+        "compile": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -183,6 +199,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         loss="symba",
         alpha=10.0,
         device="auto",
+        precision="float32",
+        compile=False,
         random_state=None,
         verbose=0,
     ):
@@ -197,6 +215,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.loss = loss
         self.alpha = alpha
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
 
@@ -269,6 +289,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             loss=self.loss,
             threshold=self.threshold,
             alpha=self.alpha,
+            compute_dtype=self._compute_dtype(),
+            compile=self.compile,
         )
         n_samples, n_classes = y_encoded.shape[0], embedding.n_classes
         # Labels live where the row indices are drawn, next to the data.
@@ -318,6 +340,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         else:
             label_value = concat_label_value(mean_square_row_length(X), self.label_scale)
         return LabelEmbedding(self.label_encoding, X.shape[1], n_classes, label_value)
+
+    def _compute_dtype(self) -> torch.dtype | None:
+        return torch.bfloat16 if self.precision == "bfloat16" else None
 
     def _print_epoch(self, epoch: int, losses: np.ndarray, seconds: float) -> None:
         per_layer = " ".join(f"{value:.4f}" for value in losses)
@@ -386,7 +411,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _label_scores(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
-        scorer = LabelScorer(self.network_)
+        scorer = LabelScorer(self.network_, self._compute_dtype())
         # Dense rows are converted a few blocks at a time; sparse rows are
         # densified one block at a time.
         chunk_rows = scorer.block_rows * (1 if sp.issparse(X) else 16)

@@ -212,6 +212,10 @@ class LocalTrainer:
     product ``(dL/dz)^T @ input``. This is exactly what autograd would compute
     (a test checks it), without the autograd graph, the input-gradient product
     or a fresh gradient allocation per step.
+
+    ``compute_dtype=torch.bfloat16`` runs the matrix products in bfloat16
+    (weights, gradients and optimiser state stay float32); ``compile=True``
+    fuses the element-wise work of each layer's loss with ``torch.compile``.
     """
 
     def __init__(
@@ -222,11 +226,14 @@ class LocalTrainer:
         loss: str,
         threshold: float,
         alpha: float,
+        compute_dtype: torch.dtype | None = None,
+        compile: bool = False,
     ):
         self.network = network
-        self.loss_grads = LOSS_GRADS[loss]
-        self.threshold = threshold
-        self.alpha = alpha
+        self.compute_dtype = compute_dtype
+        self._activity_grad = _activity_grad_fn(LOSS_GRADS[loss], threshold, alpha)
+        if compile:
+            self._activity_grad = torch.compile(self._activity_grad, dynamic=True)
         for param in network.parameters():
             param.grad = torch.zeros_like(param)
         self.optimizers = [
@@ -237,16 +244,14 @@ class LocalTrainer:
             network.n_classes, dtype=first.bias.dtype, device=first.bias.device
         )
 
-    def _activity_grad(self, activity: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Local loss of a layer and ``dL/dz`` for its pre-activation ``z``."""
-        n_pos = activity.shape[0] // 2
-        width = activity.shape[1]
-        g = goodness(activity)
-        loss, d_pos, d_neg = self.loss_grads(
-            g[:n_pos], g[n_pos:], threshold=self.threshold, alpha=self.alpha
-        )
-        d_goodness = torch.cat([d_pos, d_neg]).mul_(2.0 / width)
-        return loss, activity * d_goodness[:, None]
+    def _product(
+        self, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``a @ b`` in the compute precision, as float32 (into ``out``)."""
+        if self.compute_dtype is None:
+            return torch.mm(a, b, out=out)
+        product = torch.mm(a.to(self.compute_dtype), b.to(self.compute_dtype))
+        return product.float() if out is None else out.copy_(product)
 
     def _step_input_layer(
         self, features, label_values, labels
@@ -256,14 +261,14 @@ class LocalTrainer:
             (features.square().sum(dim=1) + label_values.square()).sqrt() + NORM_EPS
         )
         scaled = features * inv_length[:, None]
-        base = scaled @ layer.feature_weight.T
+        base = self._product(scaled, layer.feature_weight.T)
         label_coef = (label_values * inv_length).repeat(2)
         pre = base.repeat(2, 1).addcmul_(label_coef[:, None], layer.label_weight.T[labels])
         activity = torch.relu_(pre.add_(layer.bias))
         loss, grad_pre = self._activity_grad(activity)
         n = features.shape[0]
         # The feature product was shared by the positive and negative rows.
-        torch.mm((grad_pre[:n] + grad_pre[n:]).T, scaled, out=layer.feature_weight.grad)
+        self._product((grad_pre[:n] + grad_pre[n:]).T, scaled, out=layer.feature_weight.grad)
         # One-hot product rather than index_add: deterministic on CUDA too.
         torch.mm(
             (grad_pre * label_coef[:, None]).T, self._label_eye[labels], out=layer.label_weight.grad
@@ -275,9 +280,9 @@ class LocalTrainer:
     def _step_hidden_layer(self, index, previous) -> tuple[torch.Tensor, torch.Tensor]:
         layer = self.network.hidden_layers[index]
         normalised = normalise_rows(previous)
-        activity = torch.relu_(torch.addmm(layer.bias, normalised, layer.weight.T))
+        activity = torch.relu_(self._product(normalised, layer.weight.T).add_(layer.bias))
         loss, grad_pre = self._activity_grad(activity)
-        torch.mm(grad_pre.T, normalised, out=layer.weight.grad)
+        self._product(grad_pre.T, normalised, out=layer.weight.grad)
         torch.sum(grad_pre, dim=0, out=layer.bias.grad)
         self.optimizers[index + 1].step()
         return loss, activity
@@ -302,6 +307,20 @@ class LocalTrainer:
             loss, activity = self._step_hidden_layer(index, activity)
             losses.append(loss)
         return torch.stack(losses)
+
+
+def _activity_grad_fn(loss_grads, threshold: float, alpha: float):
+    """A function of a layer's activity returning its local loss and the
+    loss's gradient with respect to the layer's pre-activation."""
+
+    def activity_grad(activity: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n_pos = activity.shape[0] // 2
+        g = goodness(activity)
+        loss, d_pos, d_neg = loss_grads(g[:n_pos], g[n_pos:], threshold=threshold, alpha=alpha)
+        d_goodness = torch.cat([d_pos, d_neg]) * (2.0 / activity.shape[1])
+        return loss, activity * d_goodness[:, None]
+
+    return activity_grad
 
 
 def _adam(params: list[nn.Parameter], learning_rate: float) -> torch.optim.Adam:

@@ -46,8 +46,11 @@ class LabelScorer:
     """
 
     @torch.no_grad()
-    def __init__(self, network: FFNetwork):
+    def __init__(self, network: FFNetwork, compute_dtype: torch.dtype | None = None):
         first = network.input_layer
+        #: dtype of the matrix products (None: float32); activities, lengths
+        #: and goodness stay float32.
+        self.compute_dtype = compute_dtype
         h0 = first.bias.shape[0]
         self.n_features = network.n_features
         self.n_classes = network.n_classes
@@ -73,6 +76,14 @@ class LabelScorer:
             bias = _padded(layer.bias.detach()[None], 1, _round_up(h_out))[0]
             self.hidden.append((weight_t, bias))
             self.widths.append(h_out)
+        if compute_dtype is not None:  # cast the weights once, not per block
+            self.feature_weight_t = self.feature_weight_t.to(compute_dtype)
+            self.hidden = [(weight_t.to(compute_dtype), bias) for weight_t, bias in self.hidden]
+
+    def _product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if self.compute_dtype is None:
+            return a @ b
+        return (a.to(self.compute_dtype) @ b.to(self.compute_dtype)).float()
 
     @torch.no_grad()
     def scores(self, features: torch.Tensor, label_values: torch.Tensor) -> torch.Tensor:
@@ -86,13 +97,13 @@ class LabelScorer:
             values = label_values.new_zeros(block_rows)
             values[: stop - start] = label_values[start:stop]
             inv_length = 1.0 / ((block.square().sum(dim=1) + values.square()).sqrt() + NORM_EPS)
-            base = (block @ self.feature_weight_t) * inv_length[:, None]
+            base = self._product(block, self.feature_weight_t).mul_(inv_length[:, None])
             label_coef = (values * inv_length)[:, None, None]
             activity = torch.relu(base[:, None, :] + label_coef * self.label_rows + self.first_bias)
             activity = activity.reshape(block_rows * k, -1)
             total = activity.square().sum(dim=1) / self.widths[0]
             for (weight_t, bias), width in zip(self.hidden, self.widths[1:], strict=True):
-                activity = torch.relu(torch.addmm(bias, normalise_rows(activity), weight_t))
+                activity = torch.relu_(self._product(normalise_rows(activity), weight_t).add_(bias))
                 total += activity.square().sum(dim=1) / width
             out[start:stop] = total.view(block_rows, k)[: stop - start]
         return out

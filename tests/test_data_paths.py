@@ -109,3 +109,26 @@ def test_prediction_blocks_shrink_for_many_classes_and_stay_exact():
     full = scorer.scores(features, values)
     assert full.shape == (len(features), 500)
     assert torch.equal(scorer.scores(features[-3:], values[-3:]), full[-3:])
+
+
+def test_bfloat16_products_train_and_predict_close_to_float32(blobs):
+    X, y = blobs
+    full = ForwardForwardClassifier(**{**PARAMS, "epochs": 20}).fit(X, y)
+    half = ForwardForwardClassifier(**{**PARAMS, "epochs": 20, "precision": "bfloat16"}).fit(X, y)
+    assert half.score(X, y) > 0.9
+    assert np.mean(half.predict(X) == full.predict(X)) > 0.9
+    assert all(p.dtype == torch.float32 for p in half.network_.parameters())
+    # same weights, bfloat16 products: scores differ only by rounding
+    half_scores = half._label_scores(X)
+    half.precision = "float32"
+    np.testing.assert_allclose(half_scores, half._label_scores(X), rtol=0.05, atol=0.02)
+
+
+def test_compiled_training_step_matches_the_eager_one(blobs):
+    X, y = blobs
+    eager = ForwardForwardClassifier(**PARAMS).fit(X, y)
+    compiled = ForwardForwardClassifier(**{**PARAMS, "compile": True}).fit(X, y)
+    np.testing.assert_allclose(compiled.loss_curve_, eager.loss_curve_, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        compiled.predict_proba(X), eager.predict_proba(X), rtol=1e-4, atol=1e-5
+    )
