@@ -299,3 +299,9 @@ def test_non_deterministic_tag_follows_the_device(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert ForwardForwardClassifier().__sklearn_tags__().non_deterministic
     assert not ForwardForwardClassifier(device="cpu").__sklearn_tags__().non_deterministic
+
+
+def test_auto_batch_size_grows_from_50_to_100_rows_with_the_data():
+    from ffsk._classifier import auto_batch_size
+
+    assert [auto_batch_size(n) for n in (10, 112, 1347, 60_000)] == [50, 50, 67, 100]
