@@ -113,14 +113,16 @@ def test_prediction_blocks_shrink_for_many_classes_and_stay_exact():
 
 def test_bfloat16_products_train_and_predict_close_to_float32(blobs):
     X, y = blobs
-    full = ForwardForwardClassifier(**{**PARAMS, "epochs": 20}).fit(X, y)
+    full = ForwardForwardClassifier(**{**PARAMS, "epochs": 20, "precision": "float32"}).fit(X, y)
+    assert full.precision_ == "float32"
     half = ForwardForwardClassifier(**{**PARAMS, "epochs": 20, "precision": "bfloat16"}).fit(X, y)
     assert half.score(X, y) > 0.9
     assert np.mean(half.predict(X) == full.predict(X)) > 0.9
     assert all(p.dtype == torch.float32 for p in half.network_.parameters())
     # same weights, bfloat16 products: scores differ only by rounding
+    assert half.precision_ == "bfloat16"
     half_scores = half._label_scores(X)
-    half.precision = "float32"
+    half.precision_ = "float32"
     np.testing.assert_allclose(half_scores, half._label_scores(X), rtol=0.05, atol=0.02)
 
 
@@ -132,3 +134,16 @@ def test_compiled_training_step_matches_the_eager_one(blobs):
     np.testing.assert_allclose(
         compiled.predict_proba(X), eager.predict_proba(X), rtol=1e-4, atol=1e-5
     )
+
+
+def test_auto_precision_is_bfloat16_only_on_cpus_with_bfloat16_units(monkeypatch):
+    import ffsk._devices as devices
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(devices, "_cpu_has_bfloat16_units", lambda: True)
+    assert devices.resolve_precision("auto", cpu) == "bfloat16"
+    assert devices.resolve_precision("auto", cuda) == "float32"
+    assert devices.resolve_precision("float32", cpu) == "float32"
+    monkeypatch.setattr(devices, "_cpu_has_bfloat16_units", lambda: False)
+    assert devices.resolve_precision("auto", cpu) == "float32"
+    assert devices.resolve_precision("bfloat16", cpu) == "bfloat16"
