@@ -83,9 +83,14 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         With ``"overlay"``, it is ``label_scale`` times the row's largest
         absolute value.
 
-    negatives : {"random"}, default="random"
+    negatives : {"random", "hard"}, default="random"
         How negative rows are made. ``"random"``: each row gets a label drawn
-        uniformly from its wrong labels.
+        uniformly from its wrong labels. ``"hard"`` (Hinton, 2022): the wrong
+        label is drawn with probability proportional to ``exp(score)`` over the
+        wrong labels, scored by the current network on the mini-batch, so the
+        labels the model confuses with the true one are trained against most.
+        Scoring all labels of a batch costs one forward pass of the deeper
+        layers per label (the first layer's product is shared).
 
     loss : {"symba", "threshold"}, default="symba"
         Local loss of every layer, with ``g_pos``/``g_neg`` the goodness of a
@@ -191,7 +196,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "label_encoding": [StrOptions(set(ENCODINGS))],
         "label_scale": [Interval(Real, 0, None, closed="neither")],
-        "negatives": [StrOptions({"random"})],
+        "negatives": [StrOptions({"random", "hard"})],
         "loss": [StrOptions(set(LOSSES))],
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
@@ -321,6 +326,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             )
         batch_size = auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
         batch_size = min(batch_size, n_samples)
+        hard = self.negatives == "hard"
         loss_curve = []
         for epoch in range(self.epochs):
             started = time.perf_counter()
@@ -330,8 +336,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 rows = order[start : start + batch_size]
                 features, label_values = embedding.split(data.batch(rows))
                 pos = labels[rows].to(device, non_blocking=True)
-                neg = random_wrong_labels(pos, n_classes, generator)
-                loss_sum += trainer.step(features, label_values, pos, neg) * rows.shape[0]
+                neg = None if hard else random_wrong_labels(pos, n_classes, generator)
+                losses = trainer.step(features, label_values, pos, neg, generator)
+                loss_sum += losses * rows.shape[0]
             # The only host synchronisation of the epoch.
             epoch_losses = (loss_sum / n_samples).cpu().numpy()
             loss_curve.append(epoch_losses)

@@ -12,3 +12,18 @@ def random_wrong_labels(
     ones (never the true label, unlike a shuffle of the batch's labels)."""
     offsets = torch.randint(1, n_classes, labels.shape, generator=generator, device=labels.device)
     return (labels + offsets) % n_classes
+
+
+def hard_wrong_labels(
+    scores: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """Hinton's hard negatives: for each row, draw a wrong label with
+    probability proportional to ``exp(score)`` over the wrong labels only, so
+    the labels the current model confuses with the true one are drawn most.
+
+    ``scores`` has shape ``(n, k)`` (goodness summed over layers per label);
+    the cost is linear in ``n``.
+    """
+    logits = scores.float().scatter(1, labels[:, None], float("-inf"))
+    probabilities = torch.softmax(logits, dim=1)
+    return torch.multinomial(probabilities, 1, generator=generator)[:, 0]

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._negatives import hard_wrong_labels
+
 #: Added to a row's length before dividing by it, so that an all-zero row
 #: normalises to zero instead of NaN.
 NORM_EPS = 1e-6
@@ -254,7 +256,7 @@ class LocalTrainer:
         return product.float() if out is None else out.copy_(product)
 
     def _step_input_layer(
-        self, features, label_values, labels
+        self, features, label_values, pos_labels, neg_labels, generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
         layer = self.network.input_layer
         inv_length = 1.0 / (
@@ -262,6 +264,10 @@ class LocalTrainer:
         )
         scaled = features * inv_length[:, None]
         base = self._product(scaled, layer.feature_weight.T)
+        if neg_labels is None:
+            scores = self._label_scores(base, label_values * inv_length)
+            neg_labels = hard_wrong_labels(scores, pos_labels, generator)
+        labels = torch.cat([pos_labels, neg_labels])
         label_coef = (label_values * inv_length).repeat(2)
         pre = base.repeat(2, 1).addcmul_(label_coef[:, None], layer.label_weight.T[labels])
         activity = torch.relu_(pre.add_(layer.bias))
@@ -287,21 +293,44 @@ class LocalTrainer:
         self.optimizers[index + 1].step()
         return loss, activity
 
+    def _label_scores(self, base: torch.Tensor, label_coef: torch.Tensor) -> torch.Tensor:
+        """Goodness summed over layers for every label of every row, ``(n, k)``,
+        from the first layer's shared feature product ``base`` (so scoring the
+        ``k`` labels costs no extra first-layer product)."""
+        network = self.network
+        first = network.input_layer
+        n, k = base.shape[0], network.n_classes
+        label_term = label_coef[:, None, None] * first.label_weight.T[None]
+        activity = torch.relu_((base[:, None, :] + label_term).add_(first.bias))
+        activity = activity.reshape(n * k, -1)
+        total = goodness(activity)
+        for layer in network.hidden_layers:
+            pre = self._product(normalise_rows(activity), layer.weight.T).add_(layer.bias)
+            activity = torch.relu_(pre)
+            total += goodness(activity)
+        return total.view(n, k)
+
     @torch.no_grad()
     def step(
         self,
         features: torch.Tensor,
         label_values: torch.Tensor,
         pos_labels: torch.Tensor,
-        neg_labels: torch.Tensor,
+        neg_labels: torch.Tensor | None,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """One optimisation step of every layer on one mini-batch.
+
+        With ``neg_labels=None`` the negatives are hard ones, drawn with
+        ``generator`` from the current network's scores of the batch (see
+        :func:`ffsk._negatives.hard_wrong_labels`).
 
         Returns the local loss of each layer as a tensor of shape
         ``(n_layers,)`` on the network's device (no host synchronisation).
         """
-        labels = torch.cat([pos_labels, neg_labels])
-        loss, activity = self._step_input_layer(features, label_values, labels)
+        loss, activity = self._step_input_layer(
+            features, label_values, pos_labels, neg_labels, generator
+        )
         losses = [loss]
         for index in range(len(self.network.hidden_layers)):
             loss, activity = self._step_hidden_layer(index, activity)

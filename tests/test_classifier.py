@@ -308,3 +308,12 @@ def test_auto_batch_size_grows_from_50_to_100_rows_with_the_data():
     from ffsk._classifier import auto_batch_size
 
     assert [auto_batch_size(n) for n in (10, 112, 1347, 60_000)] == [50, 50, 67, 100]
+
+
+def test_hard_negatives_learn_and_are_reproducible(blobs):
+    X, y = blobs
+    params = {**FAST, "negatives": "hard"}
+    clf = ForwardForwardClassifier(**params).fit(X, y)
+    assert clf.score(X, y) > 0.9
+    again = ForwardForwardClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), again.predict_proba(X))

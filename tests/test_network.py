@@ -197,3 +197,38 @@ def test_random_negatives_are_never_the_true_label_and_cover_all_wrong_ones():
         assert counts[label] == 0
         # uniform over the 4 wrong labels: 500 expected each, sd about 19
         assert torch.all((wrong - 500).abs() < 100)
+
+
+def test_hard_negatives_never_pick_the_true_label_and_favour_high_scores():
+    from ffsk._negatives import hard_wrong_labels
+
+    generator = torch.Generator().manual_seed(0)
+    n = 4000
+    scores = torch.tensor([[9.0, 3.0, 1.0, 0.0]]).repeat(n, 1)  # label 0 scores highest
+    labels = torch.zeros(n, dtype=torch.long)
+    drawn = hard_wrong_labels(scores, labels, generator)
+    assert not torch.any(drawn == labels)  # never the true label, however high it scores
+    freq = torch.bincount(drawn, minlength=4).float() / n
+    expected = torch.softmax(torch.tensor([3.0, 1.0, 0.0]), dim=0)
+    torch.testing.assert_close(freq[1:], expected, atol=0.03, rtol=0)
+    assert freq[1] > freq[2] > freq[3]
+
+
+def test_training_time_label_scores_equal_the_prediction_scorer():
+    embedding = LabelEmbedding("concat", n_features=6, n_classes=3, label_value=1.3)
+    network = _network()
+    trainer = _trainer(network)
+    X = torch.randn(11, 6)
+    features, values = embedding.split(X)
+    base, coef = network.input_layer.shared_terms(features, values)
+    training = trainer._label_scores(base, coef)
+    torch.testing.assert_close(training, LabelScorer(network).scores(features, values))
+
+
+def test_hard_negative_step_trains_against_the_top_scoring_wrong_label():
+    features, values, pos, _ = _batch(n=64)
+    network = _network()
+    before = copy.deepcopy(network)
+    losses = _trainer(network).step(features, values, pos, None, torch.Generator().manual_seed(0))
+    assert losses.shape == (3,) and torch.all(torch.isfinite(losses))
+    assert not torch.equal(before.input_layer.label_weight, network.input_layer.label_weight)
