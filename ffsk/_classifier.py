@@ -23,7 +23,7 @@ from ._batches import TrainingRows, iter_row_tensors, mean_square_row_length
 from ._devices import matmul_precision, may_use_cuda, resolve_device, resolve_precision
 from ._embedding import ENCODINGS, LabelEmbedding, concat_label_value
 from ._negatives import random_wrong_labels
-from ._network import LOSSES, FFNetwork, LocalTrainer
+from ._network import LOSSES, FFNetwork, LocalTrainer, learning_rate_factor
 from ._persistence import network_state_for_pickle, restore_network
 from ._scoring import LabelScorer
 
@@ -69,6 +69,14 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     learning_rate : float, default=0.01
         Adam learning rate of every layer.
 
+    learning_rate_schedule : {"constant", "linear_decay"}, default="constant"
+        ``"linear_decay"`` (Hinton, 2022) keeps ``learning_rate`` for the first
+        half of the epochs, then decreases it linearly, epoch by epoch, to
+        ``2 / epochs`` times its value in the last epoch.
+
+    weight_decay : float, default=0.0
+        L2 penalty added to every layer's gradient by its Adam optimiser.
+
     label_encoding : {"concat", "overlay"}, default="concat"
         How a label is embedded in an input row. ``"concat"`` appends a one-hot
         label to the features and works for any data. ``"overlay"`` writes the
@@ -91,6 +99,11 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         labels the model confuses with the true one are trained against most.
         Scoring all labels of a batch costs one forward pass of the deeper
         layers per label (the first layer's product is shared).
+
+    goodness_layers : {"all", "skip_first"}, default="all"
+        Which layers' goodness is summed into a label's score (for prediction
+        and for hard negatives). ``"skip_first"`` leaves out the first hidden
+        layer when there are several, as Hinton (2022) found better.
 
     loss : {"symba", "threshold"}, default="symba"
         Local loss of every layer, with ``g_pos``/``g_neg`` the goodness of a
@@ -194,6 +207,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions({"constant", "linear_decay"})],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "goodness_layers": [StrOptions({"all", "skip_first"})],
         "label_encoding": [StrOptions(set(ENCODINGS))],
         "label_scale": [Interval(Real, 0, None, closed="neither")],
         "negatives": [StrOptions({"random", "hard"})],
@@ -213,9 +229,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         epochs=100,
         batch_size="auto",
         learning_rate=0.01,
+        learning_rate_schedule="constant",
+        weight_decay=0.0,
         label_encoding="concat",
         label_scale=0.5,
         negatives="random",
+        goodness_layers="all",
         loss="symba",
         alpha=10.0,
         device="auto",
@@ -229,9 +248,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
+        self.weight_decay = weight_decay
         self.label_encoding = label_encoding
         self.label_scale = label_scale
         self.negatives = negatives
+        self.goodness_layers = goodness_layers
         self.loss = loss
         self.alpha = alpha
         self.device = device
@@ -313,6 +335,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             alpha=self.alpha,
             compute_dtype=self._compute_dtype(precision),
             compile=self.compile,
+            weight_decay=self.weight_decay,
+            skip_first_goodness=self.goodness_layers == "skip_first",
         )
         n_samples, n_classes = y_encoded.shape[0], embedding.n_classes
         # Labels live where the row indices are drawn, next to the data.
@@ -330,6 +354,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         loss_curve = []
         for epoch in range(self.epochs):
             started = time.perf_counter()
+            trainer.set_learning_rate_factor(
+                learning_rate_factor(self.learning_rate_schedule, epoch, self.epochs)
+            )
             loss_sum = torch.zeros(len(network.layers), device=device)
             order = torch.randperm(n_samples, generator=order_generator, device=data.index_device)
             for start in range(0, n_samples, batch_size):
@@ -436,7 +463,11 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _label_scores(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
-        scorer = LabelScorer(self.network_, self._compute_dtype(self.precision_))
+        scorer = LabelScorer(
+            self.network_,
+            self._compute_dtype(self.precision_),
+            skip_first_goodness=self.goodness_layers == "skip_first",
+        )
         # Dense rows are converted a few blocks at a time; sparse rows are
         # densified one block at a time.
         chunk_rows = scorer.block_rows * (1 if sp.issparse(X) else 16)

@@ -82,6 +82,24 @@ def symba_loss_grads(
 LOSS_GRADS = {"threshold": threshold_loss_grads, "symba": symba_loss_grads}
 
 
+def goodness_layer_weights(n_layers: int, skip_first: bool) -> list[float]:
+    """Which layers' goodness counts in a label's score (1.0) and which not
+    (0.0). Hinton (2022) found scores better without the first hidden layer
+    when there are several; a single layer always counts."""
+    return [0.0 if skip_first and n_layers > 1 and i == 0 else 1.0 for i in range(n_layers)]
+
+
+def learning_rate_factor(schedule: str, epoch: int, epochs: int) -> float:
+    """Multiplier of the learning rate in ``epoch`` (0-based) of ``epochs``.
+
+    ``"constant"``: 1. ``"linear_decay"`` (Hinton's schedule): 1 for the first
+    half, then decreasing linearly to ``2 / epochs`` in the last epoch.
+    """
+    if schedule == "constant":
+        return 1.0
+    return min(1.0, 2.0 * (epochs - epoch) / epochs)
+
+
 def _parameter(
     shape: tuple[int, ...],
     fan_in: int,
@@ -230,16 +248,20 @@ class LocalTrainer:
         alpha: float,
         compute_dtype: torch.dtype | None = None,
         compile: bool = False,
+        weight_decay: float = 0.0,
+        skip_first_goodness: bool = False,
     ):
         self.network = network
         self.compute_dtype = compute_dtype
+        self.learning_rate = learning_rate
+        self._score_weights = goodness_layer_weights(len(network.layers), skip_first_goodness)
         self._activity_grad = _activity_grad_fn(LOSS_GRADS[loss], threshold, alpha)
         if compile:
             self._activity_grad = torch.compile(self._activity_grad, dynamic=True)
         for param in network.parameters():
             param.grad = torch.zeros_like(param)
         self.optimizers = [
-            _adam(list(layer.parameters()), learning_rate) for layer in network.layers
+            _adam(list(layer.parameters()), learning_rate, weight_decay) for layer in network.layers
         ]
         first = network.input_layer
         self._label_eye = torch.eye(
@@ -303,12 +325,19 @@ class LocalTrainer:
         label_term = label_coef[:, None, None] * first.label_weight.T[None]
         activity = torch.relu_((base[:, None, :] + label_term).add_(first.bias))
         activity = activity.reshape(n * k, -1)
-        total = goodness(activity)
-        for layer in network.hidden_layers:
+        weights = self._score_weights
+        total = goodness(activity) * weights[0]
+        for layer, weight in zip(network.hidden_layers, weights[1:], strict=True):
             pre = self._product(normalise_rows(activity), layer.weight.T).add_(layer.bias)
             activity = torch.relu_(pre)
-            total += goodness(activity)
+            total += goodness(activity) * weight
         return total.view(n, k)
+
+    def set_learning_rate_factor(self, factor: float) -> None:
+        """Scale every layer's learning rate to ``factor`` times the initial one."""
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = self.learning_rate * factor
 
     @torch.no_grad()
     def step(
@@ -352,12 +381,14 @@ def _activity_grad_fn(loss_grads, threshold: float, alpha: float):
     return activity_grad
 
 
-def _adam(params: list[nn.Parameter], learning_rate: float) -> torch.optim.Adam:
+def _adam(
+    params: list[nn.Parameter], learning_rate: float, weight_decay: float
+) -> torch.optim.Adam:
     # The fused kernel updates all of a layer's tensors in one pass over
     # memory, which matters at small batch sizes where the update costs about
     # as much as the layer's matrix products. Older torch builds have no fused
     # CPU kernel: fall back to the default implementation there.
     try:
-        return torch.optim.Adam(params, lr=learning_rate, fused=True)
+        return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError):
-        return torch.optim.Adam(params, lr=learning_rate)
+        return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from ._network import NORM_EPS, FFNetwork, normalise_rows
+from ._network import NORM_EPS, FFNetwork, goodness_layer_weights, normalise_rows
 
 #: Largest number of rows per block.
 BLOCK_ROWS = 256
@@ -46,8 +46,14 @@ class LabelScorer:
     """
 
     @torch.no_grad()
-    def __init__(self, network: FFNetwork, compute_dtype: torch.dtype | None = None):
+    def __init__(
+        self,
+        network: FFNetwork,
+        compute_dtype: torch.dtype | None = None,
+        skip_first_goodness: bool = False,
+    ):
         first = network.input_layer
+        self.score_weights = goodness_layer_weights(len(network.layers), skip_first_goodness)
         #: dtype of the matrix products (None: float32); activities, lengths
         #: and goodness stay float32.
         self.compute_dtype = compute_dtype
@@ -101,9 +107,12 @@ class LabelScorer:
             label_coef = (values * inv_length)[:, None, None]
             activity = torch.relu(base[:, None, :] + label_coef * self.label_rows + self.first_bias)
             activity = activity.reshape(block_rows * k, -1)
-            total = activity.square().sum(dim=1) / self.widths[0]
-            for (weight_t, bias), width in zip(self.hidden, self.widths[1:], strict=True):
+            weights = self.score_weights
+            total = activity.square().sum(dim=1) * (weights[0] / self.widths[0])
+            for (weight_t, bias), width, weight in zip(
+                self.hidden, self.widths[1:], weights[1:], strict=True
+            ):
                 activity = torch.relu_(self._product(normalise_rows(activity), weight_t).add_(bias))
-                total += activity.square().sum(dim=1) / width
+                total += activity.square().sum(dim=1) * (weight / width)
             out[start:stop] = total.view(block_rows, k)[: stop - start]
         return out

@@ -317,3 +317,21 @@ def test_hard_negatives_learn_and_are_reproducible(blobs):
     assert clf.score(X, y) > 0.9
     again = ForwardForwardClassifier(**params).fit(X, y)
     np.testing.assert_array_equal(clf.predict_proba(X), again.predict_proba(X))
+
+
+def test_schedule_weight_decay_and_skip_first_scoring_through_the_estimator(blobs):
+    X, y = blobs
+    plain = ForwardForwardClassifier(**FAST).fit(X, y)
+    tuned = ForwardForwardClassifier(
+        **{**FAST, "epochs": 60},
+        learning_rate_schedule="linear_decay",
+        goodness_layers="skip_first",  # only the small second layer scores
+    ).fit(X, y)
+    assert tuned.score(X, y) > 0.9
+    assert not np.array_equal(plain.predict_proba(X), tuned.predict_proba(X))
+    decayed = ForwardForwardClassifier(**FAST, weight_decay=0.5).fit(X, y)
+
+    def weight_norm(clf):
+        return sum(float(p.norm()) for p in clf.network_.parameters())
+
+    assert weight_norm(decayed) < weight_norm(plain)

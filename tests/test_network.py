@@ -13,6 +13,8 @@ from ffsk._network import (
     FFNetwork,
     LocalTrainer,
     goodness,
+    goodness_layer_weights,
+    learning_rate_factor,
     normalise_rows,
     symba_loss,
     threshold_loss,
@@ -232,3 +234,47 @@ def test_hard_negative_step_trains_against_the_top_scoring_wrong_label():
     losses = _trainer(network).step(features, values, pos, None, torch.Generator().manual_seed(0))
     assert losses.shape == (3,) and torch.all(torch.isfinite(losses))
     assert not torch.equal(before.input_layer.label_weight, network.input_layer.label_weight)
+
+
+def test_skip_first_scores_leave_out_the_first_layer():
+    embedding = LabelEmbedding("concat", n_features=6, n_classes=3, label_value=1.3)
+    network = _network()
+    X = torch.randn(9, 6)
+    naive = torch.stack(
+        [
+            sum(
+                goodness(a)
+                for a in _naive_forward(network, embedding.embed(X, torch.full((9,), c)))[1:]
+            )
+            for c in range(3)
+        ],
+        dim=1,
+    )
+    scorer = LabelScorer(network, skip_first_goodness=True)
+    torch.testing.assert_close(scorer.scores(*embedding.split(X)), naive, rtol=1e-5, atol=1e-5)
+    trainer = LocalTrainer(
+        network,
+        learning_rate=0.01,
+        loss="symba",
+        threshold=1.0,
+        alpha=4.0,
+        skip_first_goodness=True,
+    )
+    base, coef = network.input_layer.shared_terms(*embedding.split(X))
+    torch.testing.assert_close(trainer._label_scores(base, coef), naive, rtol=1e-5, atol=1e-5)
+    # a one-layer network keeps its only layer
+    assert goodness_layer_weights(1, skip_first=True) == [1.0]
+
+
+def test_linear_decay_schedule_is_constant_then_falls_to_two_over_epochs():
+    factors = [learning_rate_factor("linear_decay", e, 10) for e in range(10)]
+    assert factors[:6] == [1.0] * 6
+    assert factors[6:] == pytest.approx([0.8, 0.6, 0.4, 0.2])
+    assert all(learning_rate_factor("constant", e, 10) == 1.0 for e in range(10))
+    trainer = _trainer(_network())
+    trainer.set_learning_rate_factor(0.25)
+    assert all(
+        group["lr"] == pytest.approx(0.0025)
+        for optimizer in trainer.optimizers
+        for group in optimizer.param_groups
+    )
