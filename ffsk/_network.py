@@ -11,7 +11,7 @@ input that is not the label), ``k`` classes, ``h`` units of a layer.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -87,6 +87,41 @@ def goodness_layer_weights(n_layers: int, skip_first: bool) -> list[float]:
     (0.0). Hinton (2022) found scores better without the first hidden layer
     when there are several; a single layer always counts."""
     return [0.0 if skip_first and n_layers > 1 and i == 0 else 1.0 for i in range(n_layers)]
+
+
+def summed_goodness(
+    base: torch.Tensor,
+    label_coef: torch.Tensor,
+    label_rows: torch.Tensor,
+    first_bias: torch.Tensor,
+    hidden: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    widths: Sequence[int],
+    layer_weights: Sequence[float],
+    product: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """Goodness summed over layers for every label of every row, ``(n, k)``.
+
+    Starts from the first layer's feature product ``base`` (``W_f x / |v|``,
+    shape ``(n, h0)``), shared by all ``k`` labels: the label columns
+    ``label_rows`` (``W_label^T``, ``(k, h0)``) scaled by ``label_coef``
+    (``(n,)``) are broadcast onto it, then the deeper layers (``hidden``: pairs
+    of transposed weight and bias) run on one ``(n * k, h)`` block. ``widths``
+    are the layers' true widths (tensors may carry zero padding), and
+    ``layer_weights`` say which layers count (see
+    :func:`goodness_layer_weights`); ``product`` computes ``a @ b``.
+    """
+    n, k = base.shape[0], label_rows.shape[0]
+    activity = torch.relu_(
+        (base[:, None, :] + label_coef[:, None, None] * label_rows).add_(first_bias)
+    )
+    activity = activity.reshape(n * k, -1)
+    total = activity.square().sum(dim=1) * (layer_weights[0] / widths[0])
+    for (weight_t, bias), width, layer_weight in zip(
+        hidden, widths[1:], layer_weights[1:], strict=True
+    ):
+        activity = torch.relu_(product(normalise_rows(activity), weight_t).add_(bias))
+        total += activity.square().sum(dim=1) * (layer_weight / width)
+    return total.view(n, k)
 
 
 def learning_rate_factor(schedule: str, epoch: int, epochs: int) -> float:
@@ -316,22 +351,20 @@ class LocalTrainer:
         return loss, activity
 
     def _label_scores(self, base: torch.Tensor, label_coef: torch.Tensor) -> torch.Tensor:
-        """Goodness summed over layers for every label of every row, ``(n, k)``,
-        from the first layer's shared feature product ``base`` (so scoring the
-        ``k`` labels costs no extra first-layer product)."""
+        """Scores ``(n, k)`` of every label of the batch's rows with the current
+        weights, from the first layer's shared feature product ``base``."""
         network = self.network
         first = network.input_layer
-        n, k = base.shape[0], network.n_classes
-        label_term = label_coef[:, None, None] * first.label_weight.T[None]
-        activity = torch.relu_((base[:, None, :] + label_term).add_(first.bias))
-        activity = activity.reshape(n * k, -1)
-        weights = self._score_weights
-        total = goodness(activity) * weights[0]
-        for layer, weight in zip(network.hidden_layers, weights[1:], strict=True):
-            pre = self._product(normalise_rows(activity), layer.weight.T).add_(layer.bias)
-            activity = torch.relu_(pre)
-            total += goodness(activity) * weight
-        return total.view(n, k)
+        return summed_goodness(
+            base,
+            label_coef,
+            first.label_weight.T,
+            first.bias,
+            [(layer.weight.T, layer.bias) for layer in network.hidden_layers],
+            [layer.bias.shape[0] for layer in network.layers],
+            self._score_weights,
+            self._product,
+        )
 
     def set_learning_rate_factor(self, factor: float) -> None:
         """Scale every layer's learning rate to ``factor`` times the initial one."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from ._network import NORM_EPS, FFNetwork, goodness_layer_weights, normalise_rows
+from ._network import NORM_EPS, FFNetwork, goodness_layer_weights, summed_goodness
 
 #: Largest number of rows per block.
 BLOCK_ROWS = 256
@@ -94,8 +94,8 @@ class LabelScorer:
     @torch.no_grad()
     def scores(self, features: torch.Tensor, label_values: torch.Tensor) -> torch.Tensor:
         """Scores of shape ``(n, k)``: goodness summed over layers per label."""
-        n, k = features.shape[0], self.n_classes
-        out = features.new_empty(n, k)
+        n = features.shape[0]
+        out = features.new_empty(n, self.n_classes)
         block_rows = self.block_rows
         for start in range(0, n, block_rows):
             stop = min(start + block_rows, n)
@@ -104,15 +104,15 @@ class LabelScorer:
             values[: stop - start] = label_values[start:stop]
             inv_length = 1.0 / ((block.square().sum(dim=1) + values.square()).sqrt() + NORM_EPS)
             base = self._product(block, self.feature_weight_t).mul_(inv_length[:, None])
-            label_coef = (values * inv_length)[:, None, None]
-            activity = torch.relu(base[:, None, :] + label_coef * self.label_rows + self.first_bias)
-            activity = activity.reshape(block_rows * k, -1)
-            weights = self.score_weights
-            total = activity.square().sum(dim=1) * (weights[0] / self.widths[0])
-            for (weight_t, bias), width, weight in zip(
-                self.hidden, self.widths[1:], weights[1:], strict=True
-            ):
-                activity = torch.relu_(self._product(normalise_rows(activity), weight_t).add_(bias))
-                total += activity.square().sum(dim=1) * (weight / width)
-            out[start:stop] = total.view(block_rows, k)[: stop - start]
+            scores = summed_goodness(
+                base,
+                values * inv_length,
+                self.label_rows,
+                self.first_bias,
+                self.hidden,
+                self.widths,
+                self.score_weights,
+                self._product,
+            )
+            out[start:stop] = scores[: stop - start]
         return out
