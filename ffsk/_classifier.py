@@ -25,6 +25,7 @@ from ._embedding import ENCODINGS, LabelEmbedding, concat_label_value
 from ._negatives import random_wrong_labels
 from ._network import LOSSES, FFNetwork, LocalTrainer, learning_rate_factor
 from ._persistence import network_state_for_pickle, restore_network
+from ._readout import ReadoutTrainer
 from ._scoring import LabelScorer
 
 
@@ -99,6 +100,17 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         labels the model confuses with the true one are trained against most.
         Scoring all labels of a batch costs one forward pass of the deeper
         layers per label (the first layer's product is shared).
+
+    readout : {"goodness", "softmax"}, default="goodness"
+        How a sample is classified. ``"goodness"``: embed each of the ``k``
+        labels and pick the one with the highest goodness (``k`` forward
+        passes of the deeper layers per sample). ``"softmax"`` (Hinton, 2022):
+        one forward pass with a neutral label (``1/k`` in every label slot), read
+        by a linear softmax classifier trained alongside by its own
+        cross-entropy on the normalised activities of the layers (all but the
+        first when there are several); no gradient reaches the Forward-Forward
+        layers. Prediction is then about ``k`` times cheaper in the deeper
+        layers, and ``decision_function`` returns the classifier's logits.
 
     goodness_layers : {"all", "skip_first"}, default="all"
         Which layers' goodness is summed into a label's score (for prediction
@@ -210,6 +222,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "learning_rate_schedule": [StrOptions({"constant", "linear_decay"})],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "goodness_layers": [StrOptions({"all", "skip_first"})],
+        "readout": [StrOptions({"goodness", "softmax"})],
         "label_encoding": [StrOptions(set(ENCODINGS))],
         "label_scale": [Interval(Real, 0, None, closed="neither")],
         "negatives": [StrOptions({"random", "hard"})],
@@ -235,6 +248,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         label_scale=0.5,
         negatives="random",
         goodness_layers="all",
+        readout="goodness",
         loss="symba",
         alpha=10.0,
         device="auto",
@@ -254,6 +268,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.label_scale = label_scale
         self.negatives = negatives
         self.goodness_layers = goodness_layers
+        self.readout = readout
         self.loss = loss
         self.alpha = alpha
         self.device = device
@@ -306,7 +321,11 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         generator.manual_seed(int(check_random_state(self.random_state).randint(2**31 - 1)))
         embedding = self._label_embedding(X, classes.shape[0])
         network = FFNetwork(
-            embedding.n_network_features, classes.shape[0], hidden_layer_sizes, generator
+            embedding.n_network_features,
+            classes.shape[0],
+            hidden_layer_sizes,
+            generator,
+            readout=self.readout == "softmax",
         )
         precision = resolve_precision(self.precision, device)
         with matmul_precision(device):
@@ -338,6 +357,14 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             weight_decay=self.weight_decay,
             skip_first_goodness=self.goodness_layers == "skip_first",
         )
+        readout_trainer = None
+        if network.readout is not None:
+            readout_trainer = ReadoutTrainer(
+                network,
+                learning_rate=self.learning_rate,
+                weight_decay=self.weight_decay,
+                product=trainer._product,
+            )
         n_samples, n_classes = y_encoded.shape[0], embedding.n_classes
         # Labels live where the row indices are drawn, next to the data.
         labels = torch.as_tensor(y_encoded, dtype=torch.long, device=data.index_device)
@@ -354,9 +381,10 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         loss_curve = []
         for epoch in range(self.epochs):
             started = time.perf_counter()
-            trainer.set_learning_rate_factor(
-                learning_rate_factor(self.learning_rate_schedule, epoch, self.epochs)
-            )
+            factor = learning_rate_factor(self.learning_rate_schedule, epoch, self.epochs)
+            trainer.set_learning_rate_factor(factor)
+            if readout_trainer is not None:
+                readout_trainer.set_learning_rate_factor(factor)
             loss_sum = torch.zeros(len(network.layers), device=device)
             order = torch.randperm(n_samples, generator=order_generator, device=data.index_device)
             for start in range(0, n_samples, batch_size):
@@ -364,6 +392,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 features, label_values = embedding.split(data.batch(rows))
                 pos = labels[rows].to(device, non_blocking=True)
                 neg = None if hard else random_wrong_labels(pos, n_classes, generator)
+                if readout_trainer is not None:  # reads the layers before their update
+                    readout_trainer.step(features, label_values, pos)
                 losses = trainer.step(features, label_values, pos, neg, generator)
                 loss_sum += losses * rows.shape[0]
             # The only host synchronisation of the epoch.
@@ -471,9 +501,10 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         # Dense rows are converted a few blocks at a time; sparse rows are
         # densified one block at a time.
         chunk_rows = scorer.block_rows * (1 if sp.issparse(X) else 16)
+        score = scorer.readout_logits if self.readout == "softmax" else scorer.scores
         with matmul_precision(self.device_):
             scores = [
-                scorer.scores(*self.label_embedding_.split(rows)).cpu()
+                score(*self.label_embedding_.split(rows)).cpu()
                 for rows in iter_row_tensors(X, chunk_rows, self.device_)
             ]
         return torch.cat(scores).numpy().astype(np.float64)

@@ -219,8 +219,27 @@ class FFInputLayer(nn.Module):
         return F.relu(base.repeat(repeats, 1) + label_term + self.bias)
 
 
+def readout_layer_indices(n_layers: int) -> tuple[int, ...]:
+    """Layers whose activities feed the softmax read-out: all but the first
+    when there are several (as in Hinton, 2022), else the only one."""
+    return tuple(range(1, n_layers)) if n_layers > 1 else (0,)
+
+
+class FFReadout(nn.Module):
+    """Linear softmax classifier on the normalised activities of the layers
+    :func:`readout_layer_indices` names (weights start at zero)."""
+
+    def __init__(self, in_features: int, n_classes: int, device: torch.device):
+        super().__init__()
+        self.weight = nn.Parameter(
+            torch.zeros(n_classes, in_features, device=device), requires_grad=False
+        )
+        self.bias = nn.Parameter(torch.zeros(n_classes, device=device), requires_grad=False)
+
+
 class FFNetwork(nn.Module):
-    """A stack of Forward-Forward layers of sizes ``hidden_layer_sizes``.
+    """A stack of Forward-Forward layers of sizes ``hidden_layer_sizes``,
+    optionally with a softmax read-out (``readout=True``).
 
     With a ``generator`` the weights are initialised from it (on the
     generator's device); without one they are left uninitialised on
@@ -234,6 +253,7 @@ class FFNetwork(nn.Module):
         hidden_layer_sizes: Sequence[int],
         generator: torch.Generator | None = None,
         device: torch.device | str | None = None,
+        readout: bool = False,
     ):
         super().__init__()
         device = generator.device if generator is not None else torch.device(device or "cpu")
@@ -246,6 +266,10 @@ class FFNetwork(nn.Module):
             FFHiddenLayer(a, b, generator, device)
             for a, b in zip(sizes[:-1], sizes[1:], strict=True)
         )
+        self.readout = None
+        if readout:
+            width = sum(sizes[i] for i in readout_layer_indices(len(sizes)))
+            self.readout = FFReadout(width, n_classes, device)
 
     @property
     def layers(self) -> list[nn.Module]:
@@ -293,10 +317,11 @@ class LocalTrainer:
         self._activity_grad = _activity_grad_fn(LOSS_GRADS[loss], threshold, alpha)
         if compile:
             self._activity_grad = torch.compile(self._activity_grad, dynamic=True)
-        for param in network.parameters():
-            param.grad = torch.zeros_like(param)
+        for layer in network.layers:
+            for param in layer.parameters():
+                param.grad = torch.zeros_like(param)
         self.optimizers = [
-            _adam(list(layer.parameters()), learning_rate, weight_decay) for layer in network.layers
+            adam(list(layer.parameters()), learning_rate, weight_decay) for layer in network.layers
         ]
         first = network.input_layer
         self._label_eye = torch.eye(
@@ -414,9 +439,7 @@ def _activity_grad_fn(loss_grads, threshold: float, alpha: float):
     return activity_grad
 
 
-def _adam(
-    params: list[nn.Parameter], learning_rate: float, weight_decay: float
-) -> torch.optim.Adam:
+def adam(params: list[nn.Parameter], learning_rate: float, weight_decay: float) -> torch.optim.Adam:
     # The fused kernel updates all of a layer's tensors in one pass over
     # memory, which matters at small batch sizes where the update costs about
     # as much as the layer's matrix products. Older torch builds have no fused

@@ -24,6 +24,7 @@ def network_state_for_pickle(state: dict) -> dict:
         "n_features": network.n_features,
         "n_classes": network.n_classes,
         "hidden_layer_sizes": network.hidden_layer_sizes,
+        "readout": network.readout is not None,
         "tensors": {name: t.detach().cpu() for name, t in network.state_dict().items()},
     }
     return {**state, "network_": payload}
@@ -37,6 +38,7 @@ def restore_network(payload: dict, device: str | torch.device) -> tuple[FFNetwor
         payload["n_classes"],
         payload["hidden_layer_sizes"],
         device=resolved,
+        readout=payload["readout"],
     )
     network.load_state_dict(payload["tensors"])
     return network, resolved

@@ -19,7 +19,14 @@ from __future__ import annotations
 
 import torch
 
-from ._network import NORM_EPS, FFNetwork, goodness_layer_weights, summed_goodness
+from ._network import (
+    NORM_EPS,
+    FFNetwork,
+    goodness_layer_weights,
+    readout_layer_indices,
+    summed_goodness,
+)
+from ._readout import neutral_activities, readout_inputs
 
 #: Largest number of rows per block.
 BLOCK_ROWS = 256
@@ -82,18 +89,34 @@ class LabelScorer:
             bias = _padded(layer.bias.detach()[None], 1, _round_up(h_out))[0]
             self.hidden.append((weight_t, bias))
             self.widths.append(h_out)
+        self.readout = None
+        if network.readout is not None:
+            self.readout = self._padded_readout(network.readout.weight.detach())
+            self.readout = (self.readout, network.readout.bias.detach())
         if compute_dtype is not None:  # cast the weights once, not per block
             self.feature_weight_t = self.feature_weight_t.to(compute_dtype)
             self.hidden = [(weight_t.to(compute_dtype), bias) for weight_t, bias in self.hidden]
+
+    def _padded_readout(self, weight: torch.Tensor) -> torch.Tensor:
+        """The read-out weight, transposed, with zero rows where the padded
+        activities it reads have padding columns."""
+        indices = readout_layer_indices(len(self.widths))
+        padded = weight.new_zeros(sum(_round_up(self.widths[i]) for i in indices), self.n_classes)
+        source = target = 0
+        for i in indices:
+            width = self.widths[i]
+            padded[target : target + width] = weight[:, source : source + width].T
+            source, target = source + width, target + _round_up(width)
+        return padded
 
     def _product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         if self.compute_dtype is None:
             return a @ b
         return (a.to(self.compute_dtype) @ b.to(self.compute_dtype)).float()
 
-    @torch.no_grad()
-    def scores(self, features: torch.Tensor, label_values: torch.Tensor) -> torch.Tensor:
-        """Scores of shape ``(n, k)``: goodness summed over layers per label."""
+    def _blockwise(self, features, label_values, score_block) -> torch.Tensor:
+        """Apply ``score_block(block, values)`` to fixed-size, zero-padded blocks
+        of rows and gather the ``(n, k)`` results."""
         n = features.shape[0]
         out = features.new_empty(n, self.n_classes)
         block_rows = self.block_rows
@@ -102,17 +125,44 @@ class LabelScorer:
             block = _padded(features[start:stop], block_rows, self.feature_weight_t.shape[0])
             values = label_values.new_zeros(block_rows)
             values[: stop - start] = label_values[start:stop]
-            inv_length = 1.0 / ((block.square().sum(dim=1) + values.square()).sqrt() + NORM_EPS)
-            base = self._product(block, self.feature_weight_t).mul_(inv_length[:, None])
-            scores = summed_goodness(
-                base,
-                values * inv_length,
-                self.label_rows,
-                self.first_bias,
-                self.hidden,
-                self.widths,
-                self.score_weights,
-                self._product,
-            )
-            out[start:stop] = scores[: stop - start]
+            out[start:stop] = score_block(block, values)[: stop - start]
         return out
+
+    def _goodness_block(self, block: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        inv_length = 1.0 / ((block.square().sum(dim=1) + values.square()).sqrt() + NORM_EPS)
+        base = self._product(block, self.feature_weight_t).mul_(inv_length[:, None])
+        return summed_goodness(
+            base,
+            values * inv_length,
+            self.label_rows,
+            self.first_bias,
+            self.hidden,
+            self.widths,
+            self.score_weights,
+            self._product,
+        )
+
+    def _readout_block(self, block: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        activities = neutral_activities(
+            block,
+            values,
+            self.feature_weight_t,
+            self.label_rows,
+            self.first_bias,
+            self.hidden,
+            self._product,
+        )
+        weight_t, bias = self.readout
+        return torch.addmm(bias, readout_inputs(activities), weight_t)
+
+    @torch.no_grad()
+    def scores(self, features: torch.Tensor, label_values: torch.Tensor) -> torch.Tensor:
+        """Scores of shape ``(n, k)``: goodness summed over layers per label."""
+        return self._blockwise(features, label_values, self._goodness_block)
+
+    @torch.no_grad()
+    def readout_logits(self, features: torch.Tensor, label_values: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, k)`` of the softmax read-out: one neutral-label pass per row."""
+        if self.readout is None:
+            raise ValueError("This network has no softmax read-out.")
+        return self._blockwise(features, label_values, self._readout_block)
