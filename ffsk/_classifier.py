@@ -363,7 +363,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 network,
                 learning_rate=self.learning_rate,
                 weight_decay=self.weight_decay,
-                product=trainer._product,
+                product=trainer.product,
             )
         n_samples, n_classes = y_encoded.shape[0], embedding.n_classes
         # Labels live where the row indices are drawn, next to the data.

@@ -328,7 +328,7 @@ class LocalTrainer:
             network.n_classes, dtype=first.bias.dtype, device=first.bias.device
         )
 
-    def _product(
+    def product(
         self, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None
     ) -> torch.Tensor:
         """``a @ b`` in the compute precision, as float32 (into ``out``)."""
@@ -345,7 +345,7 @@ class LocalTrainer:
             (features.square().sum(dim=1) + label_values.square()).sqrt() + NORM_EPS
         )
         scaled = features * inv_length[:, None]
-        base = self._product(scaled, layer.feature_weight.T)
+        base = self.product(scaled, layer.feature_weight.T)
         if neg_labels is None:
             scores = self._label_scores(base, label_values * inv_length)
             neg_labels = hard_wrong_labels(scores, pos_labels, generator)
@@ -356,7 +356,7 @@ class LocalTrainer:
         loss, grad_pre = self._activity_grad(activity)
         n = features.shape[0]
         # The feature product was shared by the positive and negative rows.
-        self._product((grad_pre[:n] + grad_pre[n:]).T, scaled, out=layer.feature_weight.grad)
+        self.product((grad_pre[:n] + grad_pre[n:]).T, scaled, out=layer.feature_weight.grad)
         # One-hot product rather than index_add: deterministic on CUDA too.
         torch.mm(
             (grad_pre * label_coef[:, None]).T, self._label_eye[labels], out=layer.label_weight.grad
@@ -368,9 +368,9 @@ class LocalTrainer:
     def _step_hidden_layer(self, index, previous) -> tuple[torch.Tensor, torch.Tensor]:
         layer = self.network.hidden_layers[index]
         normalised = normalise_rows(previous)
-        activity = torch.relu_(self._product(normalised, layer.weight.T).add_(layer.bias))
+        activity = torch.relu_(self.product(normalised, layer.weight.T).add_(layer.bias))
         loss, grad_pre = self._activity_grad(activity)
-        self._product(grad_pre.T, normalised, out=layer.weight.grad)
+        self.product(grad_pre.T, normalised, out=layer.weight.grad)
         torch.sum(grad_pre, dim=0, out=layer.bias.grad)
         self.optimizers[index + 1].step()
         return loss, activity
@@ -388,7 +388,7 @@ class LocalTrainer:
             [(layer.weight.T, layer.bias) for layer in network.hidden_layers],
             [layer.bias.shape[0] for layer in network.layers],
             self._score_weights,
-            self._product,
+            self.product,
         )
 
     def set_learning_rate_factor(self, factor: float) -> None:
