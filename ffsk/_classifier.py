@@ -112,6 +112,13 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         layers. Prediction is then about ``k`` times cheaper in the deeper
         layers, and ``decision_function`` returns the classifier's logits.
 
+    peer_normalization : float, default=0.0
+        Strength of Hinton's peer normalisation: each layer's loss gets
+        ``peer_normalization * sum_j (m_j - mean(m))**2``, where ``m_j`` is a
+        running mean (momentum 0.9) of unit ``j``'s activity on positive rows,
+        so that no unit dies or dominates. Hinton's code uses 0.03. 0 turns it
+        off. It is not included in ``loss_curve_``.
+
     goodness_layers : {"all", "skip_first"}, default="all"
         Which layers' goodness is summed into a label's score (for prediction
         and for hard negatives). ``"skip_first"`` leaves out the first hidden
@@ -223,6 +230,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "goodness_layers": [StrOptions({"all", "skip_first"})],
         "readout": [StrOptions({"goodness", "softmax"})],
+        "peer_normalization": [Interval(Real, 0, None, closed="left")],
         "label_encoding": [StrOptions(set(ENCODINGS))],
         "label_scale": [Interval(Real, 0, None, closed="neither")],
         "negatives": [StrOptions({"random", "hard"})],
@@ -249,6 +257,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         negatives="random",
         goodness_layers="all",
         readout="goodness",
+        peer_normalization=0.0,
         loss="symba",
         alpha=10.0,
         device="auto",
@@ -269,6 +278,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.negatives = negatives
         self.goodness_layers = goodness_layers
         self.readout = readout
+        self.peer_normalization = peer_normalization
         self.loss = loss
         self.alpha = alpha
         self.device = device
@@ -356,6 +366,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             compile=self.compile,
             weight_decay=self.weight_decay,
             skip_first_goodness=self.goodness_layers == "skip_first",
+            peer_normalization=self.peer_normalization,
         )
         readout_trainer = None
         if network.readout is not None:

@@ -124,6 +124,28 @@ def summed_goodness(
     return total.view(n, k)
 
 
+#: Momentum of the running mean of each unit's activity (Hinton's code: 0.9).
+PEER_MOMENTUM = 0.9
+
+
+def peer_normalization_grad(
+    pos_activity: torch.Tensor, running_mean: torch.Tensor, strength: float
+) -> torch.Tensor:
+    """Peer normalisation (Hinton, 2022): keep every unit about as active as its
+    peers, so that none dies or dominates.
+
+    Updates ``running_mean`` (per unit, over positive rows) in place to
+    ``m * running + (1 - m) * batch_mean`` and returns the gradient, with
+    respect to the positive rows' pre-activations, of
+    ``strength * sum_j (running_j - mean(running))**2`` (zero where the ReLU is
+    off; the deviations sum to zero, so the mean term adds nothing).
+    """
+    running_mean.mul_(PEER_MOMENTUM).add_(pos_activity.mean(dim=0), alpha=1 - PEER_MOMENTUM)
+    deviation = running_mean - running_mean.mean()
+    scale = 2.0 * strength * (1 - PEER_MOMENTUM) / pos_activity.shape[0]
+    return (pos_activity > 0) * (scale * deviation)
+
+
 def learning_rate_factor(schedule: str, epoch: int, epochs: int) -> float:
     """Multiplier of the learning rate in ``epoch`` (0-based) of ``epochs``.
 
@@ -309,8 +331,11 @@ class LocalTrainer:
         compile: bool = False,
         weight_decay: float = 0.0,
         skip_first_goodness: bool = False,
+        peer_normalization: float = 0.0,
     ):
         self.network = network
+        self.peer_normalization = peer_normalization
+        self._running_means = [torch.zeros_like(layer.bias) for layer in network.layers]
         self.compute_dtype = compute_dtype
         self.learning_rate = learning_rate
         self._score_weights = goodness_layer_weights(len(network.layers), skip_first_goodness)
@@ -337,6 +362,17 @@ class LocalTrainer:
         product = torch.mm(a.to(self.compute_dtype), b.to(self.compute_dtype))
         return product.float() if out is None else out.copy_(product)
 
+    def _local_grad(self, index: int, activity: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer ``index``'s local loss and its gradient w.r.t. the
+        pre-activation, peer normalisation included."""
+        loss, grad_pre = self._activity_grad(activity)
+        if self.peer_normalization > 0:
+            n_pos = activity.shape[0] // 2
+            grad_pre[:n_pos] += peer_normalization_grad(
+                activity[:n_pos], self._running_means[index], self.peer_normalization
+            )
+        return loss, grad_pre
+
     def _step_input_layer(
         self, features, label_values, pos_labels, neg_labels, generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -353,7 +389,7 @@ class LocalTrainer:
         label_coef = (label_values * inv_length).repeat(2)
         pre = base.repeat(2, 1).addcmul_(label_coef[:, None], layer.label_weight.T[labels])
         activity = torch.relu_(pre.add_(layer.bias))
-        loss, grad_pre = self._activity_grad(activity)
+        loss, grad_pre = self._local_grad(0, activity)
         n = features.shape[0]
         # The feature product was shared by the positive and negative rows.
         self.product((grad_pre[:n] + grad_pre[n:]).T, scaled, out=layer.feature_weight.grad)
@@ -369,7 +405,7 @@ class LocalTrainer:
         layer = self.network.hidden_layers[index]
         normalised = normalise_rows(previous)
         activity = torch.relu_(self.product(normalised, layer.weight.T).add_(layer.bias))
-        loss, grad_pre = self._activity_grad(activity)
+        loss, grad_pre = self._local_grad(index + 1, activity)
         self.product(grad_pre.T, normalised, out=layer.weight.grad)
         torch.sum(grad_pre, dim=0, out=layer.bias.grad)
         self.optimizers[index + 1].step()

@@ -335,3 +335,11 @@ def test_schedule_weight_decay_and_skip_first_scoring_through_the_estimator(blob
         return sum(float(p.norm()) for p in clf.network_.parameters())
 
     assert weight_norm(decayed) < weight_norm(plain)
+
+
+def test_peer_normalization_through_the_estimator(blobs):
+    X, y = blobs
+    plain = ForwardForwardClassifier(**FAST).fit(X, y)
+    peer = ForwardForwardClassifier(**FAST, peer_normalization=0.03).fit(X, y)
+    assert peer.score(X, y) > 0.9
+    assert not np.array_equal(plain.predict_proba(X), peer.predict_proba(X))

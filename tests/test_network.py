@@ -278,3 +278,39 @@ def test_linear_decay_schedule_is_constant_then_falls_to_two_over_epochs():
         for optimizer in trainer.optimizers
         for group in optimizer.param_groups
     )
+
+
+def test_peer_normalization_gradient_matches_autograd():
+    from ffsk._network import peer_normalization_grad
+
+    torch.manual_seed(0)
+    pre = torch.randn(16, 6, requires_grad=True)
+    running = torch.rand(6)
+    expected_running = 0.9 * running + 0.1 * torch.relu(pre).mean(dim=0)
+    loss = 0.03 * (expected_running - expected_running.mean()).square().sum()
+    loss.backward()
+    got = peer_normalization_grad(torch.relu(pre).detach(), running, 0.03)
+    torch.testing.assert_close(running, expected_running.detach())
+    torch.testing.assert_close(got, pre.grad)
+
+
+def test_peer_normalization_evens_out_unit_activity():
+    features, values, pos, neg = _batch(n=64)
+
+    def activity_spread(strength):
+        network = _network(sizes=(8,))
+        trainer = LocalTrainer(
+            network,
+            learning_rate=0.01,
+            loss="symba",
+            threshold=1.0,
+            alpha=4.0,
+            peer_normalization=strength,
+        )
+        for _ in range(200):
+            trainer.step(features, values, pos, neg)
+        base, coef = network.input_layer.shared_terms(features, values)
+        unit_means = network.input_layer.forward_labels(base, coef, pos).mean(dim=0)
+        return float(unit_means.std() / unit_means.mean())
+
+    assert activity_spread(1.0) < activity_spread(0.0)
