@@ -65,8 +65,20 @@ def test_losses_match_hand_computed_values():
     )
 
 
-def _trainer(network, loss="symba"):
-    return LocalTrainer(network, learning_rate=0.01, loss=loss, threshold=1.0, alpha=4.0)
+def _trainer(network, loss="symba", **options):
+    return LocalTrainer(network, learning_rate=0.01, loss=loss, threshold=1.0, alpha=4.0, **options)
+
+
+def _naive_scores(network, embedding, X, first_layer=0):
+    """Reference k-pass scoring: embed each label explicitly, sum goodness
+    over the layers from ``first_layer`` on."""
+    n, k = X.shape[0], embedding.n_classes
+    per_label = []
+    for label in range(k):
+        embedded = embedding.embed(X, torch.full((n,), label))
+        activities = _naive_forward(network, embedded)[first_layer:]
+        per_label.append(sum(goodness(a) for a in activities))
+    return torch.stack(per_label, dim=1)
 
 
 def _batch(n=10, n_features=6, n_classes=3, seed=0):
@@ -148,16 +160,7 @@ def test_scorer_equals_naive_k_pass_scoring(n_rows):
     embedding = LabelEmbedding("concat", n_features=6, n_classes=3, label_value=1.3)
     network = _network()
     X = torch.randn(n_rows, 6)
-    naive = torch.stack(
-        [
-            sum(
-                goodness(a)
-                for a in _naive_forward(network, embedding.embed(X, torch.full((n_rows,), c)))
-            )
-            for c in range(3)
-        ],
-        dim=1,
-    )
+    naive = _naive_scores(network, embedding, X)
     scores = LabelScorer(network).scores(*embedding.split(X))
     torch.testing.assert_close(scores, naive, rtol=1e-5, atol=1e-5)
 
@@ -240,26 +243,10 @@ def test_skip_first_scores_leave_out_the_first_layer():
     embedding = LabelEmbedding("concat", n_features=6, n_classes=3, label_value=1.3)
     network = _network()
     X = torch.randn(9, 6)
-    naive = torch.stack(
-        [
-            sum(
-                goodness(a)
-                for a in _naive_forward(network, embedding.embed(X, torch.full((9,), c)))[1:]
-            )
-            for c in range(3)
-        ],
-        dim=1,
-    )
+    naive = _naive_scores(network, embedding, X, first_layer=1)
     scorer = LabelScorer(network, skip_first_goodness=True)
     torch.testing.assert_close(scorer.scores(*embedding.split(X)), naive, rtol=1e-5, atol=1e-5)
-    trainer = LocalTrainer(
-        network,
-        learning_rate=0.01,
-        loss="symba",
-        threshold=1.0,
-        alpha=4.0,
-        skip_first_goodness=True,
-    )
+    trainer = _trainer(network, skip_first_goodness=True)
     base, coef = network.input_layer.shared_terms(*embedding.split(X))
     torch.testing.assert_close(trainer._label_scores(base, coef), naive, rtol=1e-5, atol=1e-5)
     # a one-layer network keeps its only layer
@@ -299,14 +286,7 @@ def test_peer_normalization_evens_out_unit_activity():
 
     def activity_spread(strength):
         network = _network(sizes=(8,))
-        trainer = LocalTrainer(
-            network,
-            learning_rate=0.01,
-            loss="symba",
-            threshold=1.0,
-            alpha=4.0,
-            peer_normalization=strength,
-        )
+        trainer = _trainer(network, peer_normalization=strength)
         for _ in range(200):
             trainer.step(features, values, pos, neg)
         base, coef = network.input_layer.shared_terms(features, values)
