@@ -356,26 +356,28 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _train(self, network, embedding, data, y_encoded, generator, precision) -> list[np.ndarray]:
         """Run the epochs; return each epoch's mean local loss per layer."""
         device = data.device
-        trainer = LocalTrainer(
-            network,
-            learning_rate=self.learning_rate,
-            loss=self.loss,
-            threshold=self.threshold,
-            alpha=self.alpha,
-            compute_dtype=self._compute_dtype(precision),
-            compile=self.compile,
-            weight_decay=self.weight_decay,
-            skip_first_goodness=self.goodness_layers == "skip_first",
-            peer_normalization=self.peer_normalization,
-        )
+        compute_dtype = self._compute_dtype(precision)
         readout_trainer = None
         if network.readout is not None:
             readout_trainer = ReadoutTrainer(
                 network,
                 learning_rate=self.learning_rate,
                 weight_decay=self.weight_decay,
-                product=trainer.product,
+                compute_dtype=compute_dtype,
             )
+        trainer = LocalTrainer(
+            network,
+            learning_rate=self.learning_rate,
+            loss=self.loss,
+            threshold=self.threshold,
+            alpha=self.alpha,
+            compute_dtype=compute_dtype,
+            compile=self.compile,
+            weight_decay=self.weight_decay,
+            skip_first_goodness=self.goodness_layers == "skip_first",
+            peer_normalization=self.peer_normalization,
+            readout_trainer=readout_trainer,
+        )
         n_samples, n_classes = y_encoded.shape[0], embedding.n_classes
         # Labels live where the row indices are drawn, next to the data.
         labels = torch.as_tensor(y_encoded, dtype=torch.long, device=data.index_device)
@@ -392,10 +394,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         loss_curve = []
         for epoch in range(self.epochs):
             started = time.perf_counter()
-            factor = learning_rate_factor(self.learning_rate_schedule, epoch, self.epochs)
-            trainer.set_learning_rate_factor(factor)
-            if readout_trainer is not None:
-                readout_trainer.set_learning_rate_factor(factor)
+            trainer.set_learning_rate_factor(
+                learning_rate_factor(self.learning_rate_schedule, epoch, self.epochs)
+            )
             loss_sum = torch.zeros(len(network.layers), device=device)
             order = torch.randperm(n_samples, generator=order_generator, device=data.index_device)
             for start in range(0, n_samples, batch_size):
@@ -403,8 +404,6 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 features, label_values = embedding.split(data.batch(rows))
                 pos = labels[rows].to(device, non_blocking=True)
                 neg = None if hard else random_wrong_labels(pos, n_classes, generator)
-                if readout_trainer is not None:  # reads the layers before their update
-                    readout_trainer.step(features, label_values, pos)
                 losses = trainer.step(features, label_values, pos, neg, generator)
                 loss_sum += losses * rows.shape[0]
             # The only host synchronisation of the epoch.

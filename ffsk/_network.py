@@ -82,6 +82,20 @@ def symba_loss_grads(
 LOSS_GRADS = {"threshold": threshold_loss_grads, "symba": symba_loss_grads}
 
 
+def matmul_in(dtype: torch.dtype | None) -> Callable[..., torch.Tensor]:
+    """A function ``product(a, b, out=None)`` computing ``a @ b`` with both
+    operands cast to ``dtype`` (None: float32 as they are) and returning the
+    result as float32 (written into ``out`` when given)."""
+
+    def product(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        if dtype is None:
+            return torch.mm(a, b, out=out)
+        result = torch.mm(a.to(dtype), b.to(dtype))
+        return result.float() if out is None else out.copy_(result)
+
+    return product
+
+
 def goodness_layer_weights(n_layers: int, skip_first: bool) -> list[float]:
     """Which layers' goodness counts in a label's score (1.0) and which not
     (0.0). Hinton (2022) found scores better without the first hidden layer
@@ -332,11 +346,15 @@ class LocalTrainer:
         weight_decay: float = 0.0,
         skip_first_goodness: bool = False,
         peer_normalization: float = 0.0,
+        readout_trainer=None,
     ):
         self.network = network
+        #: Trains the network's softmax read-out (if any) in the same step,
+        #: before any layer's update, sharing the first layer's product.
+        self.readout_trainer = readout_trainer
         self.peer_normalization = peer_normalization
         self._running_means = [torch.zeros_like(layer.bias) for layer in network.layers]
-        self.compute_dtype = compute_dtype
+        self.product = matmul_in(compute_dtype)
         self.learning_rate = learning_rate
         self._score_weights = goodness_layer_weights(len(network.layers), skip_first_goodness)
         self._activity_grad = _activity_grad_fn(LOSS_GRADS[loss], threshold, alpha)
@@ -352,15 +370,6 @@ class LocalTrainer:
         self._label_eye = torch.eye(
             network.n_classes, dtype=first.bias.dtype, device=first.bias.device
         )
-
-    def product(
-        self, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``a @ b`` in the compute precision, as float32 (into ``out``)."""
-        if self.compute_dtype is None:
-            return torch.mm(a, b, out=out)
-        product = torch.mm(a.to(self.compute_dtype), b.to(self.compute_dtype))
-        return product.float() if out is None else out.copy_(product)
 
     def _local_grad(self, index: int, activity: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Layer ``index``'s local loss and its gradient w.r.t. the
@@ -382,6 +391,10 @@ class LocalTrainer:
         )
         scaled = features * inv_length[:, None]
         base = self.product(scaled, layer.feature_weight.T)
+        if self.readout_trainer is not None:  # base / inv_length = features @ W_f^T
+            self.readout_trainer.step(
+                features, label_values, pos_labels, base / inv_length[:, None]
+            )
         if neg_labels is None:
             scores = self._label_scores(base, label_values * inv_length)
             neg_labels = hard_wrong_labels(scores, pos_labels, generator)
@@ -432,6 +445,8 @@ class LocalTrainer:
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 group["lr"] = self.learning_rate * factor
+        if self.readout_trainer is not None:
+            self.readout_trainer.set_learning_rate_factor(factor)
 
     @torch.no_grad()
     def step(

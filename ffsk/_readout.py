@@ -14,7 +14,14 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ._network import NORM_EPS, FFNetwork, adam, normalise_rows, readout_layer_indices
+from ._network import (
+    NORM_EPS,
+    FFNetwork,
+    adam,
+    matmul_in,
+    normalise_rows,
+    readout_layer_indices,
+)
 
 Product = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -27,6 +34,7 @@ def neutral_activities(
     first_bias: torch.Tensor,
     hidden: Sequence[tuple[torch.Tensor, torch.Tensor]],
     product: Product,
+    feature_product: torch.Tensor | None = None,
 ) -> list[torch.Tensor]:
     """Each layer's activity for rows embedded with the neutral label.
 
@@ -35,12 +43,15 @@ def neutral_activities(
     ``label_value**2 / k`` to the squared row length. Weights are passed
     transposed (``feature_weight_t``: ``(d, h0)``, ``label_rows``: ``(k, h0)``,
     ``hidden``: pairs of ``(h_in, h_out)`` weight and bias), as in
-    :func:`ffsk._network.summed_goodness`.
+    :func:`ffsk._network.summed_goodness`. ``feature_product`` may pass in
+    ``features @ feature_weight_t`` when the caller has it already.
     """
     k = label_rows.shape[0]
     sq_length = features.square().sum(dim=1) + label_values.square() / k
     inv_length = 1.0 / (sq_length.sqrt() + NORM_EPS)
-    base = product(features, feature_weight_t).mul_(inv_length[:, None])
+    if feature_product is None:
+        feature_product = product(features, feature_weight_t)
+    base = feature_product * inv_length[:, None]
     label_term = (label_values * inv_length / k)[:, None] * label_rows.sum(dim=0)
     activity = torch.relu_(base.add_(label_term).add_(first_bias))
     activities = [activity]
@@ -66,10 +77,10 @@ class ReadoutTrainer:
         *,
         learning_rate: float,
         weight_decay: float = 0.0,
-        product: Product = torch.mm,
+        compute_dtype: torch.dtype | None = None,
     ):
         self.network = network
-        self.product = product
+        self.product = matmul_in(compute_dtype)
         self.learning_rate = learning_rate
         readout = network.readout
         for param in readout.parameters():
@@ -86,10 +97,16 @@ class ReadoutTrainer:
 
     @torch.no_grad()
     def step(
-        self, features: torch.Tensor, label_values: torch.Tensor, labels: torch.Tensor
+        self,
+        features: torch.Tensor,
+        label_values: torch.Tensor,
+        labels: torch.Tensor,
+        feature_product: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """One cross-entropy step of the read-out on a mini-batch; returns the
-        mean cross-entropy (a tensor on the device)."""
+        mean cross-entropy (a tensor on the device). ``feature_product``
+        (``features @ W_features^T``) saves the first layer's product when the
+        Forward-Forward step has computed it."""
         network, readout = self.network, self.network.readout
         first = network.input_layer
         activities = neutral_activities(
@@ -100,6 +117,7 @@ class ReadoutTrainer:
             first.bias,
             [(layer.weight.T, layer.bias) for layer in network.hidden_layers],
             self.product,
+            feature_product,
         )
         inputs = readout_inputs(activities)
         logits = torch.addmm(readout.bias, inputs, readout.weight.T)

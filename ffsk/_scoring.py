@@ -23,6 +23,7 @@ from ._network import (
     NORM_EPS,
     FFNetwork,
     goodness_layer_weights,
+    matmul_in,
     readout_layer_indices,
     summed_goodness,
 )
@@ -61,9 +62,9 @@ class LabelScorer:
     ):
         first = network.input_layer
         self.score_weights = goodness_layer_weights(len(network.layers), skip_first_goodness)
-        #: dtype of the matrix products (None: float32); activities, lengths
-        #: and goodness stay float32.
-        self.compute_dtype = compute_dtype
+        # Products in compute_dtype (None: float32); activities, lengths and
+        # goodness stay float32.
+        self._product = matmul_in(compute_dtype)
         h0 = first.bias.shape[0]
         self.n_features = network.n_features
         self.n_classes = network.n_classes
@@ -108,11 +109,6 @@ class LabelScorer:
             padded[target : target + width] = weight[:, source : source + width].T
             source, target = source + width, target + _round_up(width)
         return padded
-
-    def _product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        if self.compute_dtype is None:
-            return a @ b
-        return (a.to(self.compute_dtype) @ b.to(self.compute_dtype)).float()
 
     def _blockwise(self, features, label_values, score_block) -> torch.Tensor:
         """Apply ``score_block(block, values)`` to fixed-size, zero-padded blocks
