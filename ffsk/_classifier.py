@@ -7,6 +7,7 @@ into scikit-learn outputs.
 
 from __future__ import annotations
 
+import copy
 import time
 from numbers import Integral, Real
 
@@ -27,6 +28,7 @@ from ._network import LOSSES, FFNetwork, LocalTrainer, learning_rate_factor
 from ._persistence import network_state_for_pickle, restore_network
 from ._readout import ReadoutTrainer
 from ._scoring import LabelScorer
+from ._training_state import capture_training_state, restore_generator, tensors_to_cpu
 
 
 def auto_batch_size(n_samples: int) -> int:
@@ -158,6 +160,14 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         the start of each fit; off by default because the training step is
         dominated by its matrix products (see docs/benchmarks.md).
 
+    warm_start : bool, default=False
+        When True, :meth:`fit` on a fitted estimator goes on training its
+        network (with its optimiser state and random generator) for another
+        ``epochs`` epochs instead of starting a new one. The classes of ``y``
+        must be among ``classes_``, and ``hidden_layer_sizes``, ``readout``
+        and ``label_encoding`` cannot change. ``n_iter_`` and ``loss_curve_``
+        count all epochs.
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and negative sampling through a
         private :class:`torch.Generator` (torch's global random state is never
@@ -193,7 +203,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         training data.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run, over all calls when training was continued
+        (``warm_start`` or ``partial_fit``).
 
     loss_curve_ : ndarray of shape (n_iter_, n_layers)
         Mean local loss of each layer in each epoch.
@@ -239,6 +250,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "compile": ["boolean"],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -263,6 +275,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         device="auto",
         precision="auto",
         compile=False,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -284,13 +297,17 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.precision = precision
         self.compile = compile
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Train the network on ``X`` with labels ``y``.
+        """Train the network on ``X`` with labels ``y`` for ``epochs`` epochs.
+
+        With ``warm_start=True`` and a fitted estimator, training goes on from
+        the fitted network (and its optimiser state) instead of a new one.
 
         Parameters
         ----------
@@ -305,56 +322,173 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        return self._fit_keeping_state_on_failure(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch over ``X``, going on from the current network.
+
+        The first call builds the network and needs ``classes``; later calls
+        continue it, with its optimiser state and random generator, so calling
+        ``partial_fit`` ``epochs`` times on the same data trains the same
+        network as one :meth:`fit` (``learning_rate_schedule`` counts the
+        epochs of all calls against ``epochs``). The label value of
+        ``label_encoding="concat"`` is fixed from the first call's data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data of this epoch.
+
+        y : array-like of shape (n_samples,)
+            Class labels; all must be in ``classes_``.
+
+        classes : array-like of shape (n_classes,), default=None
+            All the labels that calls to ``partial_fit`` may see. Required on
+            the first call, ignored afterwards.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit_keeping_state_on_failure(X, y, incremental=True, classes=classes)
+
+    def _fit_keeping_state_on_failure(self, X, y, **kwargs):
         previous_state = dict(self.__dict__)
         try:
-            return self._fit(X, y)
+            return self._fit(X, y, **kwargs)
         except BaseException:
-            # Never leave a half-fitted estimator: restore exactly what was there.
+            # Never leave a half-fitted estimator: restore exactly what was
+            # there (a continued fit trains copies, so the old network is intact).
             self.__dict__.clear()
             self.__dict__.update(previous_state)
             raise
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, *, incremental: bool, classes=None):
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
-        device = resolve_device(self.device)
-        X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=True
-        )
-        check_classification_targets(y)
-        classes, y_encoded = np.unique(y, return_inverse=True)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                "ForwardForwardClassifier needs samples of at least 2 classes in the "
-                f"data, but the data contain only one class: {classes[0]!r}."
+        continuing = (incremental or self.warm_start) and hasattr(self, "network_")
+        if continuing:
+            self._check_same_architecture(hidden_layer_sizes)
+            X, y = validate_data(
+                self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False
             )
-        generator = torch.Generator(device=device)
-        generator.manual_seed(int(check_random_state(self.random_state).randint(2**31 - 1)))
-        embedding = self._label_embedding(X, classes.shape[0])
-        network = FFNetwork(
-            embedding.n_network_features,
-            classes.shape[0],
-            hidden_layer_sizes,
-            generator,
-            readout=self.readout == "softmax",
-        )
-        precision = resolve_precision(self.precision, device)
+            y_encoded = self._encode_known_labels(y)
+            device, embedding, precision = self.device_, self.label_embedding_, self.precision_
+            network = copy.deepcopy(self.network_)
+            generator = restore_generator(self._training_state_, device)
+            previous_state = self._training_state_["trainer"]
+            first_epoch, loss_curve = self.n_iter_, list(self.loss_curve_)
+        else:
+            device = resolve_device(self.device)
+            X, y = validate_data(
+                self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=True
+            )
+            check_classification_targets(y)
+            classes, y_encoded = self._classes_and_codes(y, incremental, classes)
+            generator = torch.Generator(device=device)
+            generator.manual_seed(int(check_random_state(self.random_state).randint(2**31 - 1)))
+            embedding = self._label_embedding(X, classes.shape[0])
+            network = FFNetwork(
+                embedding.n_network_features,
+                classes.shape[0],
+                hidden_layer_sizes,
+                generator,
+                readout=self.readout == "softmax",
+            )
+            precision = resolve_precision(self.precision, device)
+            previous_state, first_epoch, loss_curve = None, 0, []
+            self.classes_ = classes
+        epochs = range(first_epoch, first_epoch + 1) if incremental else range(self.epochs)
         with matmul_precision(device):
-            loss_curve = self._train(
-                network, embedding, TrainingRows(X, device), y_encoded, generator, precision
+            trainer = self._train(
+                network,
+                embedding,
+                TrainingRows(X, device),
+                y_encoded,
+                generator,
+                precision,
+                previous_state,
+                epochs,
+                loss_curve,
             )
         network.zero_grad(set_to_none=True)  # gradient buffers are only needed to train
 
-        self.classes_ = classes
         self.network_ = network
         self.device_ = device
         self.label_embedding_ = embedding
         self.precision_ = precision
         self.n_iter_ = len(loss_curve)
         self.loss_curve_ = np.asarray(loss_curve, dtype=np.float64)
+        self._training_state_ = capture_training_state(trainer, generator)
         return self
 
-    def _train(self, network, embedding, data, y_encoded, generator, precision) -> list[np.ndarray]:
-        """Run the epochs; return each epoch's mean local loss per layer."""
+    def _classes_and_codes(self, y, incremental: bool, classes) -> tuple[np.ndarray, np.ndarray]:
+        """The classes of a new fit and ``y`` as indices into them."""
+        if incremental:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            classes = np.unique(np.asarray(classes))
+            unknown = np.setdiff1d(np.unique(y), classes)
+            if unknown.size:
+                raise ValueError(f"y contains labels that are not in classes: {unknown.tolist()}")
+            y_encoded = np.searchsorted(classes, y)
+        else:
+            classes, y_encoded = np.unique(y, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                "ForwardForwardClassifier needs samples of at least 2 classes in the "
+                f"data, but the data contain only one class: {classes[0]!r}."
+            )
+        return classes, y_encoded
+
+    def _encode_known_labels(self, y) -> np.ndarray:
+        """``y`` as indices into ``classes_``, for a continued fit."""
+        check_classification_targets(y)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels that are not in classes_ {self.classes_.tolist()}: "
+                f"{unknown.tolist()}. A continued fit (warm_start or partial_fit) "
+                "cannot learn new classes; fit a new model instead."
+            )
+        return np.searchsorted(self.classes_, y)
+
+    def _check_same_architecture(self, hidden_layer_sizes: tuple[int, ...]) -> None:
+        network = self.network_
+        changes = []
+        if hidden_layer_sizes != network.hidden_layer_sizes:
+            changes.append(
+                f"hidden_layer_sizes {network.hidden_layer_sizes} -> {hidden_layer_sizes}"
+            )
+        if (self.readout == "softmax") != (network.readout is not None):
+            changes.append(f"readout -> {self.readout!r}")
+        if self.label_encoding != self.label_embedding_.encoding:
+            changes.append(
+                f"label_encoding {self.label_embedding_.encoding!r} -> {self.label_encoding!r}"
+            )
+        if changes:
+            raise ValueError(
+                "A continued fit (warm_start=True or partial_fit) cannot change the "
+                f"network's structure, but {', '.join(changes)}. Set warm_start=False "
+                "or fit a new estimator."
+            )
+
+    def _train(
+        self,
+        network,
+        embedding,
+        data,
+        y_encoded,
+        generator,
+        precision,
+        previous_state,
+        epochs: range,
+        loss_curve: list,
+    ) -> LocalTrainer:
+        """Run ``epochs`` (absolute epoch numbers, for the schedule), appending
+        each epoch's mean local loss per layer to ``loss_curve``; return the
+        trainer, whose state a later continued fit loads."""
         device = data.device
         compute_dtype = self._compute_dtype(precision)
         readout_trainer = None
@@ -378,6 +512,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             peer_normalization=self.peer_normalization,
             readout_trainer=readout_trainer,
         )
+        if previous_state is not None:
+            trainer.load_state_dict(previous_state)
         n_samples, n_classes = y_encoded.shape[0], embedding.n_classes
         # Labels live where the row indices are drawn, next to the data.
         labels = torch.as_tensor(y_encoded, dtype=torch.long, device=data.index_device)
@@ -391,11 +527,14 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         batch_size = auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
         batch_size = min(batch_size, n_samples)
         hard = self.negatives == "hard"
-        loss_curve = []
-        for epoch in range(self.epochs):
+        last_epoch = len(loss_curve) + len(epochs)
+        for epoch in epochs:
             started = time.perf_counter()
+            # Epochs past ``epochs`` (more partial_fit calls) keep the last factor.
             trainer.set_learning_rate_factor(
-                learning_rate_factor(self.learning_rate_schedule, epoch, self.epochs)
+                learning_rate_factor(
+                    self.learning_rate_schedule, min(epoch, self.epochs - 1), self.epochs
+                )
             )
             loss_sum = torch.zeros(len(network.layers), device=device)
             order = torch.randperm(n_samples, generator=order_generator, device=data.index_device)
@@ -410,8 +549,10 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             epoch_losses = (loss_sum / n_samples).cpu().numpy()
             loss_curve.append(epoch_losses)
             if self.verbose:
-                self._print_epoch(epoch, epoch_losses, time.perf_counter() - started)
-        return loss_curve
+                self._print_epoch(
+                    len(loss_curve), last_epoch, epoch_losses, time.perf_counter() - started
+                )
+        return trainer
 
     def _validated_hidden_layer_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
@@ -436,12 +577,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _compute_dtype(self, precision: str) -> torch.dtype | None:
         return torch.bfloat16 if precision == "bfloat16" else None
 
-    def _print_epoch(self, epoch: int, losses: np.ndarray, seconds: float) -> None:
+    def _print_epoch(self, epoch: int, last_epoch: int, losses: np.ndarray, seconds: float) -> None:
         per_layer = " ".join(f"{value:.4f}" for value in losses)
-        width = len(str(self.epochs))
+        width = len(str(last_epoch))
         print(
-            f"Epoch {epoch + 1:>{width}}/{self.epochs}  local loss per layer: "
-            f"[{per_layer}]  {seconds:.2f}s",
+            f"Epoch {epoch:>{width}}/{last_epoch}  local loss per layer: [{per_layer}]  "
+            f"{seconds:.2f}s",
             flush=True,
         )
 
@@ -531,6 +672,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         state = super().__getstate__()
         if "network_" in state:
             state = network_state_for_pickle(state)
+            state["_training_state_"] = tensors_to_cpu(state["_training_state_"])
         return state
 
     def __setstate__(self, state):

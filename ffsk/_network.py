@@ -10,6 +10,7 @@ input that is not the label), ``k`` classes, ``h`` units of a layer.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 
@@ -440,6 +441,28 @@ class LocalTrainer:
             self.product,
         )
 
+    def state_dict(self) -> dict:
+        """What continuing a fit needs besides the weights: every optimiser's
+        moments and the peer-normalisation running means (not copied)."""
+        state = {
+            "optimizers": [optimizer.state_dict() for optimizer in self.optimizers],
+            "running_means": list(self._running_means),
+        }
+        if self.readout_trainer is not None:
+            state["readout_optimizer"] = self.readout_trainer.optimizer.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a :meth:`state_dict` (copied, so the trainer never
+        changes ``state``). This trainer keeps its own learning rate and
+        weight decay; only the optimisers' moments and step counts are taken."""
+        for optimizer, saved in zip(self.optimizers, state["optimizers"], strict=True):
+            load_optimizer_moments(optimizer, saved)
+        for mean, saved in zip(self._running_means, state["running_means"], strict=True):
+            mean.copy_(saved)
+        if self.readout_trainer is not None and "readout_optimizer" in state:
+            load_optimizer_moments(self.readout_trainer.optimizer, state["readout_optimizer"])
+
     def set_learning_rate_factor(self, factor: float) -> None:
         """Scale every layer's learning rate to ``factor`` times the initial one."""
         for optimizer in self.optimizers:
@@ -499,3 +522,17 @@ def adam(params: list[nn.Parameter], learning_rate: float, weight_decay: float) 
         return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError):
         return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay)
+
+
+def load_optimizer_moments(optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    """Load ``saved``'s per-parameter state (Adam's moments and step counts)
+    into ``optimizer``, keeping ``optimizer``'s own hyper-parameters."""
+    hyper_parameters = [
+        {key: value for key, value in group.items() if key != "params"}
+        for group in optimizer.param_groups
+    ]
+    # load_state_dict keeps tensors that already sit on the right device and
+    # dtype, so copy first: the saved state must survive this training.
+    optimizer.load_state_dict(copy.deepcopy(saved))
+    for group, values in zip(optimizer.param_groups, hyper_parameters, strict=True):
+        group.update(values)
