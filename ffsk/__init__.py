@@ -2,7 +2,16 @@
 
 from ._classifier import ForwardForwardClassifier
 from ._embedding import LabelEmbedding
+from ._persistence import InconsistentVersionWarning
+from ._saving import ModelFileError, load, save
+from ._version import __version__
 
-__version__ = "0.1.0"
-
-__all__ = ["ForwardForwardClassifier", "LabelEmbedding", "__version__"]
+__all__ = [
+    "ForwardForwardClassifier",
+    "InconsistentVersionWarning",
+    "LabelEmbedding",
+    "ModelFileError",
+    "__version__",
+    "load",
+    "save",
+]

@@ -25,10 +25,11 @@ from ._devices import matmul_precision, may_use_cuda, resolve_device, resolve_pr
 from ._embedding import ENCODINGS, LabelEmbedding, concat_label_value
 from ._negatives import random_wrong_labels
 from ._network import LOSSES, FFNetwork, LocalTrainer, learning_rate_factor
-from ._persistence import network_state_for_pickle, restore_network
+from ._persistence import network_state_for_pickle, restore_network, warn_if_other_version
 from ._readout import ReadoutTrainer
 from ._scoring import LabelScorer
 from ._training_state import capture_training_state, restore_generator, tensors_to_cpu
+from ._version import __version__
 
 
 def auto_batch_size(n_samples: int) -> int:
@@ -673,9 +674,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         if "network_" in state:
             state = network_state_for_pickle(state)
             state["_training_state_"] = tensors_to_cpu(state["_training_state_"])
+        state["_ffsk_version"] = __version__
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        warn_if_other_version(state.pop("_ffsk_version", None))
         super().__setstate__(state)
         if "network_" in self.__dict__:
             self.network_, self.device_ = restore_network(self.network_, self.device)

@@ -10,10 +10,49 @@ requested CUDA device is missing).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from ._devices import resolve_device
 from ._network import FFNetwork
+from ._version import __version__
+
+
+class InconsistentVersionWarning(UserWarning):
+    """An estimator is unpickled by a different ffsk version than the one
+    that pickled it (like scikit-learn's warning of the same name).
+
+    Attributes
+    ----------
+    original_version : str
+        The ffsk version that pickled the estimator.
+    current_version : str
+        The ffsk version that unpickled it.
+    """
+
+    def __init__(self, *, original_version: str, current_version: str):
+        self.original_version = original_version
+        self.current_version = current_version
+
+    def __str__(self) -> str:
+        return (
+            f"Trying to unpickle a ForwardForwardClassifier pickled by ffsk "
+            f"{self.original_version} with ffsk {self.current_version}. This might lead to "
+            "breaking code or invalid results. Use at your own risk. ffsk.save/ffsk.load "
+            "files are checked for compatibility instead."
+        )
+
+
+def warn_if_other_version(original_version: str | None) -> None:
+    """Warn when a pickle was written by another ffsk version."""
+    if original_version is not None and original_version != __version__:
+        warnings.warn(
+            InconsistentVersionWarning(
+                original_version=original_version, current_version=__version__
+            ),
+            stacklevel=3,
+        )
 
 
 def network_state_for_pickle(state: dict) -> dict:

@@ -1,0 +1,3 @@
+"""The ffsk version, in a module of its own so that every module can import it."""
+
+__version__ = "0.1.0"
