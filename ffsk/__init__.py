@@ -1,6 +1,6 @@
 """ffsk: Forward-Forward learning as a scikit-learn estimator."""
 
-from ._classifier import ForwardForwardClassifier
+from ._classifier import ForwardForwardClassifier, TrainingDivergedError
 from ._embedding import LabelEmbedding
 from ._persistence import InconsistentVersionWarning
 from ._saving import ModelFileError, load, save
@@ -11,6 +11,7 @@ __all__ = [
     "InconsistentVersionWarning",
     "LabelEmbedding",
     "ModelFileError",
+    "TrainingDivergedError",
     "__version__",
     "load",
     "save",

@@ -29,6 +29,20 @@ def as_float32_tensor(rows, device: torch.device) -> torch.Tensor:
         return torch.as_tensor(np.asarray(rows), dtype=torch.float32, device=device)
 
 
+def check_float32_range(X) -> None:
+    """Refuse values that float32, ffsk's working precision, cannot hold."""
+    values = X.data if sp.issparse(X) else X
+    if values.dtype != np.float64 or values.size == 0:
+        return
+    largest = float(np.max(np.abs(values)))
+    if largest > float(np.finfo(np.float32).max):
+        raise ValueError(
+            f"Input X contains values too large for float32 (largest magnitude {largest:.3g} "
+            f"> {np.finfo(np.float32).max:.3g}); ffsk computes in float32. Rescale X, e.g. "
+            "with sklearn.preprocessing.StandardScaler."
+        )
+
+
 def fits_on_device(n_bytes: int, device: torch.device) -> bool:
     """Whether ``n_bytes`` of training data should be moved to ``device``."""
     if device.type != "cuda":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,16 +21,26 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._batches import TrainingRows, iter_row_tensors, mean_square_row_length
+from ._batches import TrainingRows, check_float32_range, iter_row_tensors, mean_square_row_length
 from ._devices import matmul_precision, may_use_cuda, resolve_device, resolve_precision
-from ._embedding import ENCODINGS, LabelEmbedding, concat_label_value
+from ._embedding import ENCODINGS, LabelEmbedding, concat_label_value, power_of_two_scale
 from ._negatives import random_wrong_labels
 from ._network import LOSSES, FFNetwork, LocalTrainer, learning_rate_factor
 from ._persistence import network_state_for_pickle, restore_network, warn_if_other_version
 from ._readout import ReadoutTrainer
 from ._scoring import LabelScorer
-from ._training_state import capture_training_state, restore_generator, tensors_to_cpu
+from ._training_state import (
+    EpochCheckpoint,
+    capture_training_state,
+    restore_generator,
+    tensors_to_cpu,
+)
 from ._version import __version__
+
+
+class TrainingDivergedError(ArithmeticError):
+    """Training produced NaN or infinite losses or weights; ``fit`` stopped
+    and the estimator kept its previous state."""
 
 
 def auto_batch_size(n_samples: int) -> int:
@@ -374,6 +385,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             X, y = validate_data(
                 self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False
             )
+            check_float32_range(X)
             y_encoded = self._encode_known_labels(y)
             device, embedding, precision = self.device_, self.label_embedding_, self.precision_
             network = copy.deepcopy(self.network_)
@@ -385,6 +397,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             X, y = validate_data(
                 self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=True
             )
+            check_float32_range(X)
             check_classification_targets(y)
             classes, y_encoded = self._classes_and_codes(y, incremental, classes)
             generator = torch.Generator(device=device)
@@ -529,31 +542,77 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         batch_size = min(batch_size, n_samples)
         hard = self.negatives == "hard"
         last_epoch = len(loss_curve) + len(epochs)
-        for epoch in epochs:
-            started = time.perf_counter()
-            # Epochs past ``epochs`` (more partial_fit calls) keep the last factor.
-            trainer.set_learning_rate_factor(
-                learning_rate_factor(
-                    self.learning_rate_schedule, min(epoch, self.epochs - 1), self.epochs
+        checkpoint = None  # the state after the last completed epoch of this call
+        try:
+            for epoch in epochs:
+                started = time.perf_counter()
+                # Epochs past ``epochs`` (more partial_fit calls) keep the last factor.
+                trainer.set_learning_rate_factor(
+                    learning_rate_factor(
+                        self.learning_rate_schedule, min(epoch, self.epochs - 1), self.epochs
+                    )
                 )
+                loss_sum = torch.zeros(len(network.layers), device=device)
+                order = torch.randperm(
+                    n_samples, generator=order_generator, device=data.index_device
+                )
+                for start in range(0, n_samples, batch_size):
+                    rows = order[start : start + batch_size]
+                    features, label_values = embedding.split(data.batch(rows))
+                    pos = labels[rows].to(device, non_blocking=True)
+                    neg = None if hard else random_wrong_labels(pos, n_classes, generator)
+                    losses = trainer.step(features, label_values, pos, neg, generator)
+                    loss_sum += losses * rows.shape[0]
+                # The only host synchronisation of the epoch: the losses, and
+                # whether every weight is still finite.
+                weights_finite = torch.stack([p.isfinite().all() for p in network.parameters()])
+                health = torch.cat([loss_sum / n_samples, weights_finite.all().float()[None]]).cpu()
+                epoch_losses = health[:-1].numpy()
+                if not (np.isfinite(epoch_losses).all() and health[-1] == 1):
+                    raise TrainingDivergedError(self._divergence_message(epoch, epoch_losses))
+                loss_curve.append(epoch_losses)
+                if self.verbose:
+                    self._print_epoch(
+                        len(loss_curve), last_epoch, epoch_losses, time.perf_counter() - started
+                    )
+                if epoch != epochs[-1]:
+                    if checkpoint is None:
+                        checkpoint = EpochCheckpoint(network, trainer, generator)
+                    else:
+                        checkpoint.save()
+        except KeyboardInterrupt:
+            completed = len(loss_curve) - (last_epoch - len(epochs))
+            if completed == 0:
+                raise  # nothing new to keep: the estimator stays as it was
+            # The interrupted epoch may have updated some layers and not
+            # others: go back to the end of the last completed one.
+            checkpoint.restore()
+            warnings.warn(
+                f"Training was interrupted (KeyboardInterrupt) during epoch {len(loss_curve) + 1}; "
+                f"keeping the model after epoch {len(loss_curve)} ({completed} of "
+                f"{len(epochs)} epochs of this fit ran). n_iter_ = {len(loss_curve)}.",
+                UserWarning,
+                stacklevel=4,
             )
-            loss_sum = torch.zeros(len(network.layers), device=device)
-            order = torch.randperm(n_samples, generator=order_generator, device=data.index_device)
-            for start in range(0, n_samples, batch_size):
-                rows = order[start : start + batch_size]
-                features, label_values = embedding.split(data.batch(rows))
-                pos = labels[rows].to(device, non_blocking=True)
-                neg = None if hard else random_wrong_labels(pos, n_classes, generator)
-                losses = trainer.step(features, label_values, pos, neg, generator)
-                loss_sum += losses * rows.shape[0]
-            # The only host synchronisation of the epoch.
-            epoch_losses = (loss_sum / n_samples).cpu().numpy()
-            loss_curve.append(epoch_losses)
-            if self.verbose:
-                self._print_epoch(
-                    len(loss_curve), last_epoch, epoch_losses, time.perf_counter() - started
-                )
         return trainer
+
+    def _divergence_message(self, epoch: int, losses: np.ndarray) -> str:
+        bad = [str(i + 1) for i, value in enumerate(losses) if not np.isfinite(value)]
+        what = (
+            f"the local loss of layer(s) {', '.join(bad)} became {losses[int(bad[0]) - 1]}"
+            if bad
+            else "some weights became NaN or infinite"
+        )
+        hints = [f"learning_rate={self.learning_rate} is probably too high"]
+        if self.loss == "threshold":
+            hints.append(f"threshold={self.threshold} may not suit the data")
+        else:
+            hints.append(f"alpha={self.alpha} may be too large")
+        hints.append("check the scale of X (e.g. use StandardScaler)")
+        return (
+            f"Training diverged in epoch {epoch + 1}: {what}. " + "; ".join(hints) + ". "
+            "The estimator keeps its previous state."
+        )
 
     def _validated_hidden_layer_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
@@ -569,11 +628,15 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         return sizes
 
     def _label_embedding(self, X, n_classes: int) -> LabelEmbedding:
+        mean_square = mean_square_row_length(X)
+        feature_scale = power_of_two_scale(mean_square**0.5)
         if self.label_encoding == "overlay":
             label_value = float(self.label_scale)
         else:
-            label_value = concat_label_value(mean_square_row_length(X), self.label_scale)
-        return LabelEmbedding(self.label_encoding, X.shape[1], n_classes, label_value)
+            label_value = concat_label_value(mean_square * feature_scale**2, self.label_scale)
+        return LabelEmbedding(
+            self.label_encoding, X.shape[1], n_classes, label_value, feature_scale
+        )
 
     def _compute_dtype(self, precision: str) -> torch.dtype | None:
         return torch.bfloat16 if precision == "bfloat16" else None
@@ -645,6 +708,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _label_scores(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
+        check_float32_range(X)
         scorer = LabelScorer(
             self.network_,
             self._compute_dtype(self.precision_),

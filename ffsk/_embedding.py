@@ -14,6 +14,7 @@ of the columns:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -37,12 +38,16 @@ class LabelEmbedding:
     label_value : float
         For ``"concat"``, the value written in the label's column; for
         ``"overlay"``, the factor applied to each row's largest absolute value.
+    feature_scale : float, default=1.0
+        A power of two every row is multiplied by first (exactly), chosen so
+        that squared row lengths neither overflow nor underflow float32.
     """
 
     encoding: str
     n_features: int
     n_classes: int
     label_value: float
+    feature_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.encoding not in ENCODINGS:
@@ -63,6 +68,8 @@ class LabelEmbedding:
 
     def split(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(features, label_values)`` for raw rows ``X``."""
+        if self.feature_scale != 1.0:
+            X = X * self.feature_scale
         if self.encoding == "overlay":
             # The first k columns are overwritten by the label, so they do not
             # count towards the row's maximum.
@@ -79,6 +86,24 @@ class LabelEmbedding:
         if self.encoding == "overlay":
             return torch.cat([label_part, features], dim=1)
         return torch.cat([features, label_part], dim=1)
+
+
+#: Rows whose root-mean-square length lies outside [2**-32, 2**32] are scaled
+#: by a power of two: float32 squares of their values would otherwise overflow
+#: to inf or underflow to 0 when rows are length-normalised.
+SAFE_LENGTH_EXPONENT = 32
+
+
+def power_of_two_scale(rms_row_length: float) -> float:
+    """The factor ``2**-e`` bringing ``rms_row_length`` near 1 when it lies
+    outside the safe range (1.0 inside it). Multiplying by a power of two is
+    exact, and the network is invariant to the rows' scale."""
+    if rms_row_length <= 0:
+        return 1.0
+    exponent = math.floor(math.log2(rms_row_length))
+    if abs(exponent) < SAFE_LENGTH_EXPONENT:
+        return 1.0
+    return 2.0**-exponent
 
 
 def concat_label_value(mean_square_row_length: float, label_scale: float) -> float:

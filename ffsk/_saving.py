@@ -98,6 +98,7 @@ def save(estimator, path: str | Path) -> None:
             "n_features": embedding.n_features,
             "n_classes": embedding.n_classes,
             "label_value": embedding.label_value,
+            "feature_scale": embedding.feature_scale,
         },
         "precision": estimator.precision_,
         "n_iter": int(estimator.n_iter_),

@@ -8,6 +8,7 @@ exactly the network one ``fit`` would (a test checks it on the CPU).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 
 import torch
@@ -48,3 +49,29 @@ def tensors_to_cpu(value):
     if isinstance(value, list | tuple):
         return type(value)(tensors_to_cpu(item) for item in value)
     return value
+
+
+class EpochCheckpoint:
+    """Copies of the weights, the optimiser state and the generator as they
+    were after the last completed epoch, so that an interrupted epoch can be
+    undone (:meth:`restore`). The weight copies are allocated once."""
+
+    def __init__(self, network: torch.nn.Module, trainer: LocalTrainer, generator: torch.Generator):
+        self.network, self.trainer, self.generator = network, trainer, generator
+        self._weights = [param.detach().clone() for param in network.parameters()]
+        self._trainer_state = copy.deepcopy(trainer.state_dict())
+        self._generator_state = generator.get_state()
+
+    def save(self) -> None:
+        with torch.no_grad():
+            for copy_, param in zip(self._weights, self.network.parameters(), strict=True):
+                copy_.copy_(param)
+        self._trainer_state = copy.deepcopy(self.trainer.state_dict())
+        self._generator_state = self.generator.get_state()
+
+    def restore(self) -> None:
+        with torch.no_grad():
+            for copy_, param in zip(self._weights, self.network.parameters(), strict=True):
+                param.copy_(copy_)
+        self.trainer.load_state_dict(self._trainer_state)
+        self.generator.set_state(self._generator_state)
