@@ -18,8 +18,9 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._batches import TrainingRows, check_float32_range, iter_row_tensors, mean_square_row_length
 from ._devices import matmul_precision, may_use_cuda, resolve_device, resolve_precision
@@ -180,6 +181,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         and ``label_encoding`` cannot change. ``n_iter_`` and ``loss_curve_``
         count all epochs.
 
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes' rows in every local loss, ``{label: weight}``;
+        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))`` (not
+        with ``partial_fit``). Multiplied by ``sample_weight`` when both are
+        given. None: all classes weigh 1.
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and negative sampling through a
         private :class:`torch.Generator` (torch's global random state is never
@@ -263,6 +270,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "compile": ["boolean"],
         "warm_start": ["boolean"],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -288,6 +296,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         precision="auto",
         compile=False,
         warm_start=False,
+        class_weight=None,
         random_state=None,
         verbose=0,
     ):
@@ -310,12 +319,13 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.precision = precision
         self.compile = compile
         self.warm_start = warm_start
+        self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the network on ``X`` with labels ``y`` for ``epochs`` epochs.
 
         With ``warm_start=True`` and a fitted estimator, training goes on from
@@ -329,15 +339,22 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels (any hashable labels: ints, strings, ...).
 
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; each row's local losses (and the softmax
+            read-out's cross-entropy) are multiplied by its weight. None weighs
+            every row 1. Multiplied by the weights of ``class_weight``.
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit_keeping_state_on_failure(X, y, incremental=False)
+        return self._fit_keeping_state_on_failure(
+            X, y, incremental=False, sample_weight=sample_weight
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch over ``X``, going on from the current network.
 
         The first call builds the network and needs ``classes``; later calls
@@ -359,12 +376,17 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             All the labels that calls to ``partial_fit`` may see. Required on
             the first call, ignored afterwards.
 
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows' losses, as in :meth:`fit`.
+
         Returns
         -------
         self : object
             The updated estimator.
         """
-        return self._fit_keeping_state_on_failure(X, y, incremental=True, classes=classes)
+        return self._fit_keeping_state_on_failure(
+            X, y, incremental=True, classes=classes, sample_weight=sample_weight
+        )
 
     def _fit_keeping_state_on_failure(self, X, y, **kwargs):
         previous_state = dict(self.__dict__)
@@ -377,7 +399,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             self.__dict__.update(previous_state)
             raise
 
-    def _fit(self, X, y, *, incremental: bool, classes=None):
+    def _fit(self, X, y, *, incremental: bool, classes=None, sample_weight=None):
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
         continuing = (incremental or self.warm_start) and hasattr(self, "network_")
         if continuing:
@@ -413,6 +435,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             precision = resolve_precision(self.precision, device)
             previous_state, first_epoch, loss_curve = None, 0, []
             self.classes_ = classes
+        row_weights = self._row_weights(X, y, sample_weight, incremental)
         epochs = range(first_epoch, first_epoch + 1) if incremental else range(self.epochs)
         with matmul_precision(device):
             trainer = self._train(
@@ -425,6 +448,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 previous_state,
                 epochs,
                 loss_curve,
+                row_weights,
             )
         network.zero_grad(set_to_none=True)  # gradient buffers are only needed to train
 
@@ -436,6 +460,21 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.loss_curve_ = np.asarray(loss_curve, dtype=np.float64)
         self._training_state_ = capture_training_state(trainer, generator)
         return self
+
+    def _row_weights(self, X, y, sample_weight, incremental: bool) -> np.ndarray | None:
+        """Each row's loss weight (float32), or None when all are 1."""
+        if sample_weight is None and self.class_weight is None:
+            return None
+        weights = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
+        if self.class_weight is not None:
+            if incremental and self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight 'balanced' is not supported for partial_fit: the class "
+                    "frequencies of one chunk are not those of the data. Pass a dict of "
+                    "class weights computed on the whole data instead."
+                )
+            weights = weights * compute_sample_weight(self.class_weight, y).astype(np.float32)
+        return weights
 
     def _classes_and_codes(self, y, incremental: bool, classes) -> tuple[np.ndarray, np.ndarray]:
         """The classes of a new fit and ``y`` as indices into them."""
@@ -499,6 +538,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         previous_state,
         epochs: range,
         loss_curve: list,
+        row_weights: np.ndarray | None = None,
     ) -> LocalTrainer:
         """Run ``epochs`` (absolute epoch numbers, for the schedule), appending
         each epoch's mean local loss per layer to ``loss_curve``; return the
@@ -531,6 +571,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         n_samples, n_classes = y_encoded.shape[0], embedding.n_classes
         # Labels live where the row indices are drawn, next to the data.
         labels = torch.as_tensor(y_encoded, dtype=torch.long, device=data.index_device)
+        if row_weights is not None:
+            row_weights = torch.as_tensor(row_weights, device=data.index_device)
         # Negatives are drawn on the training device; when the indices are
         # drawn on the host (streamed data), a second generator draws them.
         order_generator = generator
@@ -561,7 +603,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                     features, label_values = embedding.split(data.batch(rows))
                     pos = labels[rows].to(device, non_blocking=True)
                     neg = None if hard else random_wrong_labels(pos, n_classes, generator)
-                    losses = trainer.step(features, label_values, pos, neg, generator)
+                    weights = None
+                    if row_weights is not None:
+                        weights = row_weights[rows].to(device, non_blocking=True)
+                    losses = trainer.step(
+                        features, label_values, pos, neg, generator, row_weights=weights
+                    )
                     loss_sum += losses * rows.shape[0]
                 # The only host synchronisation of the epoch: the losses, and
                 # whether every weight is still finite.

@@ -35,48 +35,77 @@ def goodness(activity: torch.Tensor) -> torch.Tensor:
     return activity.square().mean(dim=-1)
 
 
+def _mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """The mean of ``values``, each first multiplied by its row's weight."""
+    return values.mean() if weights is None else (values * weights).mean()
+
+
 def threshold_loss(
-    g_pos: torch.Tensor, g_neg: torch.Tensor, *, threshold: float, alpha: float
+    g_pos: torch.Tensor,
+    g_neg: torch.Tensor,
+    *,
+    threshold: float,
+    alpha: float,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Hinton's loss: push positive goodness above and negative goodness below
     ``threshold``; ``softplus(threshold - g_pos) + softplus(g_neg - threshold)``
-    averaged over rows. ``alpha`` is unused (kept for a common signature)."""
+    averaged over rows (each row's loss times its weight in ``weights``, if
+    given). ``alpha`` is unused (kept for a common signature)."""
     del alpha
-    return (F.softplus(threshold - g_pos) + F.softplus(g_neg - threshold)).mean()
+    return _mean(F.softplus(threshold - g_pos) + F.softplus(g_neg - threshold), weights)
 
 
 def symba_loss(
-    g_pos: torch.Tensor, g_neg: torch.Tensor, *, threshold: float, alpha: float
+    g_pos: torch.Tensor,
+    g_neg: torch.Tensor,
+    *,
+    threshold: float,
+    alpha: float,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """SymBa loss (Lee & Song, 2023): ``softplus(-alpha * (g_pos - g_neg))``
     averaged over rows. It only asks positive goodness to exceed the negative
     goodness of the same row, so no layer first has to learn to hit an
     absolute threshold. ``threshold`` is unused (kept for a common signature)."""
     del threshold
-    return F.softplus(-alpha * (g_pos - g_neg)).mean()
+    return _mean(F.softplus(-alpha * (g_pos - g_neg)), weights)
 
 
 LOSSES = {"threshold": threshold_loss, "symba": symba_loss}
 
 
 def threshold_loss_grads(
-    g_pos: torch.Tensor, g_neg: torch.Tensor, *, threshold: float, alpha: float
+    g_pos: torch.Tensor,
+    g_neg: torch.Tensor,
+    *,
+    threshold: float,
+    alpha: float,
+    weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`threshold_loss` and its derivatives with respect to ``g_pos``
     and ``g_neg`` (in closed form, so the training step needs no autograd)."""
     n = g_pos.shape[0]
-    loss = threshold_loss(g_pos, g_neg, threshold=threshold, alpha=alpha)
-    return loss, torch.sigmoid(threshold - g_pos) / -n, torch.sigmoid(g_neg - threshold) / n
+    loss = threshold_loss(g_pos, g_neg, threshold=threshold, alpha=alpha, weights=weights)
+    scale = 1.0 / n if weights is None else weights / n
+    return loss, torch.sigmoid(threshold - g_pos) * -scale, torch.sigmoid(g_neg - threshold) * scale
 
 
 def symba_loss_grads(
-    g_pos: torch.Tensor, g_neg: torch.Tensor, *, threshold: float, alpha: float
+    g_pos: torch.Tensor,
+    g_neg: torch.Tensor,
+    *,
+    threshold: float,
+    alpha: float,
+    weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`symba_loss` and its derivatives with respect to ``g_pos`` and
     ``g_neg``."""
     margin = -alpha * (g_pos - g_neg)
-    loss = F.softplus(margin).mean()
+    loss = _mean(F.softplus(margin), weights)
     weight = torch.sigmoid(margin) * (alpha / g_pos.shape[0])
+    if weights is not None:
+        weight = weight * weights
     return loss, -weight, weight
 
 
@@ -372,10 +401,12 @@ class LocalTrainer:
             network.n_classes, dtype=first.bias.dtype, device=first.bias.device
         )
 
-    def _local_grad(self, index: int, activity: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Layer ``index``'s local loss and its gradient w.r.t. the
-        pre-activation, peer normalisation included."""
-        loss, grad_pre = self._activity_grad(activity)
+    def _local_grad(
+        self, index: int, activity: torch.Tensor, weights: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer ``index``'s local loss (rows weighted by ``weights``) and its
+        gradient w.r.t. the pre-activation, peer normalisation included."""
+        loss, grad_pre = self._activity_grad(activity, weights)
         if self.peer_normalization > 0:
             n_pos = activity.shape[0] // 2
             grad_pre[:n_pos] += peer_normalization_grad(
@@ -384,7 +415,7 @@ class LocalTrainer:
         return loss, grad_pre
 
     def _step_input_layer(
-        self, features, label_values, pos_labels, neg_labels, generator
+        self, features, label_values, pos_labels, neg_labels, generator, weights
     ) -> tuple[torch.Tensor, torch.Tensor]:
         layer = self.network.input_layer
         inv_length = 1.0 / (
@@ -394,7 +425,7 @@ class LocalTrainer:
         base = self.product(scaled, layer.feature_weight.T)
         if self.readout_trainer is not None:  # base / inv_length = features @ W_f^T
             self.readout_trainer.step(
-                features, label_values, pos_labels, base / inv_length[:, None]
+                features, label_values, pos_labels, base / inv_length[:, None], weights
             )
         if neg_labels is None:
             scores = self._label_scores(base, label_values * inv_length)
@@ -403,7 +434,7 @@ class LocalTrainer:
         label_coef = (label_values * inv_length).repeat(2)
         pre = base.repeat(2, 1).addcmul_(label_coef[:, None], layer.label_weight.T[labels])
         activity = torch.relu_(pre.add_(layer.bias))
-        loss, grad_pre = self._local_grad(0, activity)
+        loss, grad_pre = self._local_grad(0, activity, weights)
         n = features.shape[0]
         # The feature product was shared by the positive and negative rows.
         self.product((grad_pre[:n] + grad_pre[n:]).T, scaled, out=layer.feature_weight.grad)
@@ -415,11 +446,11 @@ class LocalTrainer:
         self.optimizers[0].step()
         return loss, activity
 
-    def _step_hidden_layer(self, index, previous) -> tuple[torch.Tensor, torch.Tensor]:
+    def _step_hidden_layer(self, index, previous, weights) -> tuple[torch.Tensor, torch.Tensor]:
         layer = self.network.hidden_layers[index]
         normalised = normalise_rows(previous)
         activity = torch.relu_(self.product(normalised, layer.weight.T).add_(layer.bias))
-        loss, grad_pre = self._local_grad(index + 1, activity)
+        loss, grad_pre = self._local_grad(index + 1, activity, weights)
         self.product(grad_pre.T, normalised, out=layer.weight.grad)
         torch.sum(grad_pre, dim=0, out=layer.bias.grad)
         self.optimizers[index + 1].step()
@@ -479,8 +510,12 @@ class LocalTrainer:
         pos_labels: torch.Tensor,
         neg_labels: torch.Tensor | None,
         generator: torch.Generator | None = None,
+        row_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """One optimisation step of every layer on one mini-batch.
+
+        ``row_weights`` (``(n,)``, optional) multiply each row's local loss
+        (``sample_weight``); None weighs every row 1.
 
         With ``neg_labels=None`` the negatives are hard ones, drawn with
         ``generator`` from the current network's scores of the batch (see
@@ -490,11 +525,11 @@ class LocalTrainer:
         ``(n_layers,)`` on the network's device (no host synchronisation).
         """
         loss, activity = self._step_input_layer(
-            features, label_values, pos_labels, neg_labels, generator
+            features, label_values, pos_labels, neg_labels, generator, row_weights
         )
         losses = [loss]
         for index in range(len(self.network.hidden_layers)):
-            loss, activity = self._step_hidden_layer(index, activity)
+            loss, activity = self._step_hidden_layer(index, activity, row_weights)
             losses.append(loss)
         return torch.stack(losses)
 
@@ -503,10 +538,14 @@ def _activity_grad_fn(loss_grads, threshold: float, alpha: float):
     """A function of a layer's activity returning its local loss and the
     loss's gradient with respect to the layer's pre-activation."""
 
-    def activity_grad(activity: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def activity_grad(
+        activity: torch.Tensor, weights: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         n_pos = activity.shape[0] // 2
         g = goodness(activity)
-        loss, d_pos, d_neg = loss_grads(g[:n_pos], g[n_pos:], threshold=threshold, alpha=alpha)
+        loss, d_pos, d_neg = loss_grads(
+            g[:n_pos], g[n_pos:], threshold=threshold, alpha=alpha, weights=weights
+        )
         d_goodness = torch.cat([d_pos, d_neg]) * (2.0 / activity.shape[1])
         return loss, activity * d_goodness[:, None]
 

@@ -102,11 +102,13 @@ class ReadoutTrainer:
         label_values: torch.Tensor,
         labels: torch.Tensor,
         feature_product: torch.Tensor | None = None,
+        weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """One cross-entropy step of the read-out on a mini-batch; returns the
         mean cross-entropy (a tensor on the device). ``feature_product``
         (``features @ W_features^T``) saves the first layer's product when the
-        Forward-Forward step has computed it."""
+        Forward-Forward step has computed it; ``weights`` (``(n,)``) multiply
+        each row's cross-entropy."""
         network, readout = self.network, self.network.readout
         first = network.input_layer
         activities = neutral_activities(
@@ -123,8 +125,13 @@ class ReadoutTrainer:
         logits = torch.addmm(readout.bias, inputs, readout.weight.T)
         log_p = torch.log_softmax(logits, dim=1)
         onehot = self._eye[labels]
-        loss = -(log_p * onehot).sum(dim=1).mean()
+        row_loss = -(log_p * onehot).sum(dim=1)
         grad_logits = (log_p.exp() - onehot) / labels.shape[0]
+        if weights is None:
+            loss = row_loss.mean()
+        else:
+            loss = (row_loss * weights).mean()
+            grad_logits *= weights[:, None]
         torch.mm(grad_logits.T, inputs, out=readout.weight.grad)
         torch.sum(grad_logits, dim=0, out=readout.bias.grad)
         self.optimizer.step()
