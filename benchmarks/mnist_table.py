@@ -1,0 +1,70 @@
+"""Summarise ``benchmarks/results/mnist_<preset>_seed<S>.json`` as the
+markdown table of docs/benchmarks.md: per preset, the median and range over
+seeds of the test accuracy, fit time, predict time and time to 97.64 %.
+
+Usage::
+
+    python benchmarks/mnist_table.py [--results benchmarks/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+ORDER = ("reference", "fast", "best")
+
+
+def _spread(values: list[float], fmt: str) -> str:
+    median = statistics.median(values)
+    if len(values) == 1:
+        return format(median, fmt)
+    return f"{format(median, fmt)} ({format(min(values), fmt)}–{format(max(values), fmt)})"
+
+
+def table(results: Path) -> str:
+    records: dict[str, list[dict]] = {}
+    for path in sorted(results.glob("mnist_*_seed*.json")):
+        if path.stem.endswith("_validation"):
+            continue
+        record = json.loads(path.read_text())
+        records.setdefault(record["preset"], []).append(record)
+    lines = [
+        "| preset | network, recipe | seeds | test accuracy, median (min–max) | fit s "
+        "| predict s (10,000 rows) | s to 97.64 % |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for preset in sorted(records, key=lambda p: ORDER.index(p) if p in ORDER else 99):
+        runs = records[preset]
+        params = runs[0]["params"]
+        recipe = (
+            f"{'x'.join(map(str, params['hidden_layer_sizes']))}, "
+            f"{params.get('epochs')} epochs, batch {params.get('batch_size', 'auto')}, "
+            f"{params.get('loss', 'symba')} loss, {params.get('negatives', 'random')} negatives"
+        )
+        reached = [r["seconds_to_97_64"] for r in runs if r["seconds_to_97_64"] is not None]
+        to_target = (
+            _spread(reached, ".1f")
+            + ("" if len(reached) == len(runs) else f" ({len(reached)} of {len(runs)} seeds)")
+            if reached
+            else "never"
+        )
+        lines.append(
+            f"| {preset} | {recipe} | {', '.join(str(r['seed']) for r in runs)} "
+            f"| {_spread([r['test_accuracy'] for r in runs], '.4f')} "
+            f"| {_spread([r['fit_seconds'] for r in runs], '.1f')} "
+            f"| {_spread([r['predict_seconds'] for r in runs], '.3f')} | {to_target} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", default=Path(__file__).parent / "results", type=Path)
+    print(table(parser.parse_args().results))
+
+
+if __name__ == "__main__":
+    main()
