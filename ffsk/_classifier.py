@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -24,6 +25,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._batches import TrainingRows, check_float32_range, iter_row_tensors, mean_square_row_length
 from ._devices import matmul_precision, may_use_cuda, resolve_device, resolve_precision
+from ._early_stopping import EarlyStopping
 from ._embedding import ENCODINGS, LabelEmbedding, concat_label_value, power_of_two_scale
 from ._negatives import random_wrong_labels
 from ._network import LOSSES, FFNetwork, LocalTrainer, learning_rate_factor
@@ -187,13 +189,31 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         with ``partial_fit``). Multiplied by ``sample_weight`` when both are
         given. None: all classes weigh 1.
 
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training rows,
+        score them after every epoch, stop when the accuracy has not improved
+        by more than ``tol`` for ``n_iter_no_change`` epochs, and keep the
+        weights of the best epoch. Not used by :meth:`partial_fit`.
+
+    validation_fraction : float, default=0.1
+        Share of the training rows held out for early stopping, in (0, 1).
+
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before early
+        stopping stops training.
+
+    tol : float, default=1e-4
+        Smallest rise of the validation accuracy that counts as improvement.
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and negative sampling through a
         private :class:`torch.Generator` (torch's global random state is never
         read or changed). With an int, fits on the CPU are reproducible.
 
     verbose : int, default=0
-        If > 0, print one line per epoch with the local loss of each layer.
+        If > 0, print one line per epoch to stdout: the epoch, the local loss
+        of each layer, the validation accuracy (with ``early_stopping``) and
+        the epoch's seconds.
 
     Attributes
     ----------
@@ -227,6 +247,14 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
 
     loss_curve_ : ndarray of shape (n_iter_, n_layers)
         Mean local loss of each layer in each epoch.
+
+    validation_scores_ : list of float or None
+        Validation accuracy after each epoch of the last ``fit`` with
+        ``early_stopping=True``; None otherwise.
+
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``, whose weights the model keeps;
+        None without early stopping.
 
     See Also
     --------
@@ -271,6 +299,10 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "compile": ["boolean"],
         "warm_start": ["boolean"],
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -297,6 +329,10 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         compile=False,
         warm_start=False,
         class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
         random_state=None,
         verbose=0,
     ):
@@ -320,6 +356,10 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.compile = compile
         self.warm_start = warm_start
         self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
 
@@ -436,9 +476,14 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             previous_state, first_epoch, loss_curve = None, 0, []
             self.classes_ = classes
         row_weights = self._row_weights(X, y, sample_weight, incremental)
+        validation = None
+        if self.early_stopping and not incremental:
+            X, y_encoded, row_weights, validation = self._split_validation(
+                X, y_encoded, row_weights, generator
+            )
         epochs = range(first_epoch, first_epoch + 1) if incremental else range(self.epochs)
         with matmul_precision(device):
-            trainer = self._train(
+            trainer, stopper = self._train(
                 network,
                 embedding,
                 TrainingRows(X, device),
@@ -449,6 +494,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 epochs,
                 loss_curve,
                 row_weights,
+                validation,
             )
         network.zero_grad(set_to_none=True)  # gradient buffers are only needed to train
 
@@ -459,7 +505,20 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = len(loss_curve)
         self.loss_curve_ = np.asarray(loss_curve, dtype=np.float64)
         self._training_state_ = capture_training_state(trainer, generator)
+        self.validation_scores_ = None if stopper is None else list(stopper.scores)
+        self.best_validation_score_ = None if stopper is None else stopper.best_score
         return self
+
+    def _split_validation(self, X, y_encoded, row_weights, generator):
+        """Hold out a stratified ``validation_fraction`` of the rows."""
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=generator.device))
+        indices = np.arange(X.shape[0])
+        train, held_out = train_test_split(
+            indices, test_size=self.validation_fraction, stratify=y_encoded, random_state=seed
+        )
+        train.sort(), held_out.sort()
+        weights = None if row_weights is None else row_weights[train]
+        return X[train], y_encoded[train], weights, (X[held_out], y_encoded[held_out])
 
     def _row_weights(self, X, y, sample_weight, incremental: bool) -> np.ndarray | None:
         """Each row's loss weight (float32), or None when all are 1."""
@@ -539,10 +598,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         epochs: range,
         loss_curve: list,
         row_weights: np.ndarray | None = None,
-    ) -> LocalTrainer:
+        validation: tuple | None = None,
+    ) -> tuple[LocalTrainer, EarlyStopping | None]:
         """Run ``epochs`` (absolute epoch numbers, for the schedule), appending
         each epoch's mean local loss per layer to ``loss_curve``; return the
-        trainer, whose state a later continued fit loads."""
+        trainer, whose state a later continued fit loads, and the early
+        stopping record (None without ``validation``: ``(X_val, y_val)``)."""
         device = data.device
         compute_dtype = self._compute_dtype(precision)
         readout_trainer = None
@@ -568,6 +629,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         )
         if previous_state is not None:
             trainer.load_state_dict(previous_state)
+        stopper = None
+        if validation is not None:
+            stopper = EarlyStopping(network, self.n_iter_no_change, self.tol)
         n_samples, n_classes = y_encoded.shape[0], embedding.n_classes
         # Labels live where the row indices are drawn, next to the data.
         labels = torch.as_tensor(y_encoded, dtype=torch.long, device=data.index_device)
@@ -618,10 +682,22 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 if not (np.isfinite(epoch_losses).all() and health[-1] == 1):
                     raise TrainingDivergedError(self._divergence_message(epoch, epoch_losses))
                 loss_curve.append(epoch_losses)
+                score, stop = None, False
+                if validation is not None:
+                    X_val, y_val = validation
+                    predicted = self._network_scores(network, embedding, precision, X_val)
+                    score = float(np.mean(predicted.argmax(axis=1) == y_val))
+                    stop = stopper.update(score)
                 if self.verbose:
                     self._print_epoch(
-                        len(loss_curve), last_epoch, epoch_losses, time.perf_counter() - started
+                        len(loss_curve),
+                        last_epoch,
+                        epoch_losses,
+                        score,
+                        time.perf_counter() - started,
                     )
+                if stop:
+                    break
                 if epoch != epochs[-1]:
                     if checkpoint is None:
                         checkpoint = EpochCheckpoint(network, trainer, generator)
@@ -641,7 +717,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=4,
             )
-        return trainer
+        if stopper is not None and stopper.scores:
+            stopper.restore_best()
+        return trainer, stopper
 
     def _divergence_message(self, epoch: int, losses: np.ndarray) -> str:
         bad = [str(i + 1) for i, value in enumerate(losses) if not np.isfinite(value)]
@@ -688,12 +766,20 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _compute_dtype(self, precision: str) -> torch.dtype | None:
         return torch.bfloat16 if precision == "bfloat16" else None
 
-    def _print_epoch(self, epoch: int, last_epoch: int, losses: np.ndarray, seconds: float) -> None:
+    def _print_epoch(
+        self,
+        epoch: int,
+        last_epoch: int,
+        losses: np.ndarray,
+        validation_score: float | None,
+        seconds: float,
+    ) -> None:
         per_layer = " ".join(f"{value:.4f}" for value in losses)
         width = len(str(last_epoch))
+        validation = "" if validation_score is None else f"  validation {validation_score:.4f}"
         print(
-            f"Epoch {epoch:>{width}}/{last_epoch}  local loss per layer: [{per_layer}]  "
-            f"{seconds:.2f}s",
+            f"Epoch {epoch:>{width}}/{last_epoch}  local loss per layer: [{per_layer}]"
+            f"{validation}  {seconds:6.2f}s",
             flush=True,
         )
 
@@ -756,19 +842,24 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
         check_float32_range(X)
+        return self._network_scores(self.network_, self.label_embedding_, self.precision_, X)
+
+    def _network_scores(self, network, embedding, precision, X) -> np.ndarray:
+        """Class scores of validated rows ``X`` under ``network`` (float64)."""
+        device = network.input_layer.bias.device
         scorer = LabelScorer(
-            self.network_,
-            self._compute_dtype(self.precision_),
+            network,
+            self._compute_dtype(precision),
             skip_first_goodness=self.goodness_layers == "skip_first",
         )
         # Dense rows are converted a few blocks at a time; sparse rows are
         # densified one block at a time.
         chunk_rows = scorer.block_rows * (1 if sp.issparse(X) else 16)
-        score = scorer.readout_logits if self.readout == "softmax" else scorer.scores
-        with matmul_precision(self.device_):
+        score = scorer.readout_logits if network.readout is not None else scorer.scores
+        with matmul_precision(device):
             scores = [
-                score(*self.label_embedding_.split(rows)).cpu()
-                for rows in iter_row_tensors(X, chunk_rows, self.device_)
+                score(*embedding.split(rows)).cpu()
+                for rows in iter_row_tensors(X, chunk_rows, device)
             ]
         return torch.cat(scores).numpy().astype(np.float64)
 

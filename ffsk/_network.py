@@ -342,6 +342,21 @@ class FFNetwork(nn.Module):
         """All layers, input layer first."""
         return [self.input_layer, *self.hidden_layers]
 
+    @torch.no_grad()
+    def layer_goodness(
+        self, features: torch.Tensor, label_values: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor:
+        """Goodness ``(n, n_layers)`` of each row with its label in ``labels``
+        embedded, layer by layer (float32 products; for inspection, e.g.
+        :class:`ffsk.GoodnessDisplay`, not for the hot paths)."""
+        base, label_coef = self.input_layer.shared_terms(features, label_values)
+        activity = self.input_layer.forward_labels(base, label_coef, labels)
+        per_layer = [goodness(activity)]
+        for layer in self.hidden_layers:
+            activity = layer(activity)  # the layer normalises its input
+            per_layer.append(goodness(activity))
+        return torch.stack(per_layer, dim=1)
+
 
 class LocalTrainer:
     """Trains every layer of an :class:`FFNetwork` by its own local loss.

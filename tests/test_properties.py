@@ -63,7 +63,9 @@ def test_outputs_are_consistent_for_any_problem(problem):
     assert np.isin(predicted, clf.classes_).all()
     np.testing.assert_array_equal(predicted, clf.classes_[proba.argmax(axis=1)])
     # Results do not depend on how rows are grouped into prediction calls.
-    pieces = [clf.predict_proba(X[i : i + prediction_chunk]) for i in range(0, len(X), prediction_chunk)]
+    pieces = [
+        clf.predict_proba(X[i : i + prediction_chunk]) for i in range(0, len(X), prediction_chunk)
+    ]
     np.testing.assert_array_equal(np.concatenate(pieces), proba)
     # The pickle-free file round trip is exact.
     with tempfile.TemporaryDirectory() as folder:

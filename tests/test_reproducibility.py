@@ -51,6 +51,4 @@ def test_grid_search_results_do_not_depend_on_n_jobs(blobs):
     ]
     for key in ("mean_test_score", "split0_test_score", "split1_test_score"):
         np.testing.assert_array_equal(searches[0].cv_results_[key], searches[1].cv_results_[key])
-    np.testing.assert_array_equal(
-        searches[0].predict_proba(X), searches[1].predict_proba(X)
-    )
+    np.testing.assert_array_equal(searches[0].predict_proba(X), searches[1].predict_proba(X))

@@ -1,0 +1,43 @@
+"""Early stopping on a held-out validation score, restoring the best weights."""
+
+from __future__ import annotations
+
+import torch
+
+
+class EarlyStopping:
+    """Tracks a validation score per epoch; says when to stop and keeps a copy
+    of the weights of the best epoch (copies allocated once).
+
+    Training stops after ``n_iter_no_change`` epochs in a row without a score
+    above ``best + tol`` (scikit-learn's ``MLPClassifier`` rule).
+    """
+
+    def __init__(self, network: torch.nn.Module, n_iter_no_change: int, tol: float):
+        self.network = network
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.scores: list[float] = []
+        self.best_score: float | None = None
+        self._epochs_without_improvement = 0
+        self._best_weights = [param.detach().clone() for param in network.parameters()]
+
+    def update(self, score: float) -> bool:
+        """Record an epoch's score; return True when training should stop."""
+        self.scores.append(score)
+        if self.best_score is None or score > self.best_score + self.tol:
+            self._epochs_without_improvement = 0
+        else:
+            self._epochs_without_improvement += 1
+        if self.best_score is None or score > self.best_score:
+            self.best_score = score
+            with torch.no_grad():
+                for copy, param in zip(self._best_weights, self.network.parameters(), strict=True):
+                    copy.copy_(param)
+        return self._epochs_without_improvement >= self.n_iter_no_change
+
+    def restore_best(self) -> None:
+        """Put the best epoch's weights back into the network."""
+        with torch.no_grad():
+            for copy, param in zip(self._best_weights, self.network.parameters(), strict=True):
+                param.copy_(copy)

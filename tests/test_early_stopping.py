@@ -1,0 +1,76 @@
+"""Early stopping (validation split, patience, best weights) and the verbose log."""
+
+import re
+
+import numpy as np
+import pytest
+
+from ffsk import ForwardForwardClassifier
+
+SMALL = dict(hidden_layer_sizes=(16,), epochs=60, random_state=0, device="cpu")
+
+
+def test_early_stopping_stops_and_keeps_the_best_epoch(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**SMALL, early_stopping=True, n_iter_no_change=3).fit(X, y)
+    scores = clf.validation_scores_
+    assert clf.n_iter_ == len(scores) < SMALL["epochs"]
+    assert clf.best_validation_score_ == max(scores)
+    # Stopped because the last 3 epochs did not beat the best one by tol.
+    assert max(scores[-3:]) <= max(scores[:-3]) + clf.tol
+    # The kept weights are the best epoch's: replay the same training for
+    # that many epochs and compare. The validation split is reproducible.
+    best_epoch = int(np.argmax(scores)) + 1
+    replay = ForwardForwardClassifier(
+        **{**SMALL, "epochs": best_epoch}, early_stopping=True, n_iter_no_change=1000
+    ).fit(X, y)
+    np.testing.assert_array_equal(replay.predict_proba(X), clf.predict_proba(X))
+
+
+def test_validation_split_is_stratified_and_held_out(blobs, monkeypatch):
+    X, y = blobs
+    seen = {}
+    original = ForwardForwardClassifier._split_validation
+
+    def spy(self, *args):
+        result = original(self, *args)
+        seen["train_y"], seen["val_y"] = result[1], result[3][1]
+        return result
+
+    monkeypatch.setattr(ForwardForwardClassifier, "_split_validation", spy)
+    ForwardForwardClassifier(**SMALL, early_stopping=True, validation_fraction=0.25).fit(X, y)
+    assert len(seen["val_y"]) == 30 and len(seen["train_y"]) == 90
+    assert np.bincount(seen["val_y"]).tolist() == [10, 10, 10]
+
+
+def test_without_early_stopping_there_are_no_validation_scores(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**{**SMALL, "epochs": 3}).fit(X, y)
+    assert clf.validation_scores_ is None and clf.best_validation_score_ is None
+    # partial_fit never holds rows out.
+    clf = ForwardForwardClassifier(**SMALL, early_stopping=True)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert clf.validation_scores_ is None
+
+
+def test_verbose_log_is_one_aligned_line_per_epoch(blobs, capsys):
+    X, y = blobs
+    ForwardForwardClassifier(
+        **{**SMALL, "epochs": 12}, verbose=1, early_stopping=True, n_iter_no_change=100
+    ).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 12
+    pattern = re.compile(
+        r"Epoch +(\d+)/12  local loss per layer: \[\d+\.\d{4}\]  validation \d\.\d{4} +\d+\.\d\ds"
+    )
+    assert [int(pattern.fullmatch(line).group(1)) for line in lines] == list(range(1, 13))
+    assert len({len(line) for line in lines}) == 1  # aligned
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0, -0.1])
+def test_validation_fraction_must_be_inside_zero_one(blobs, value):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = blobs
+    with pytest.raises(InvalidParameterError, match="validation_fraction"):
+        ForwardForwardClassifier(**SMALL, early_stopping=True, validation_fraction=value).fit(X, y)
