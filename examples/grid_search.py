@@ -1,9 +1,12 @@
-"""Grid search over the goodness threshold, the layer sizes and the epochs.
+"""
+Grid search over threshold, layers and epochs
+=============================================
 
+A grid search over the goodness threshold, the layer sizes and the epochs.
 ``threshold`` is the parameter of the threshold loss, so the search uses
 ``loss="threshold"``; a second grid compares it with the default SymBa loss.
 
-Run: python examples/grid_search.py
+Run: ``python examples/grid_search.py``
 """
 
 from sklearn.datasets import load_breast_cancer

@@ -1,6 +1,11 @@
-"""Quickstart: fit a Forward-Forward classifier on scikit-learn's digits.
+"""
+Quickstart on the digits
+========================
 
-Run: python examples/quickstart.py
+Fit a Forward-Forward classifier on scikit-learn's 8x8 digits, on its own and
+as the last step of a pipeline.
+
+Run: ``python examples/quickstart.py``
 """
 
 from sklearn.datasets import load_digits

@@ -24,6 +24,9 @@ def hard_wrong_labels(
     ``scores`` has shape ``(n, k)`` (goodness summed over layers per label);
     the cost is linear in ``n``.
     """
-    logits = scores.float().scatter(1, labels[:, None], float("-inf"))
+    # Non-finite scores mean training diverged; draw uniformly then, so the
+    # epoch ends and its divergence check reports it clearly.
+    finite = torch.nan_to_num(scores.float(), nan=0.0, posinf=0.0, neginf=0.0)
+    logits = finite.scatter(1, labels[:, None], float("-inf"))
     probabilities = torch.softmax(logits, dim=1)
     return torch.multinomial(probabilities, 1, generator=generator)[:, 0]

@@ -86,3 +86,14 @@ def test_values_beyond_float32_are_refused_at_fit_and_predict(blobs):
         np.testing.assert_allclose(clf.predict_proba(X * scale), reference, atol=1e-3)
     with pytest.raises(ValueError, match="too large for float32"):
         clf.predict(X * 1e39)
+
+
+def test_hard_negatives_survive_non_finite_scores_until_the_divergence_check():
+    import torch
+
+    from ffsk._negatives import hard_wrong_labels
+
+    scores = torch.tensor([[float("nan"), 1.0, 2.0], [float("inf"), float("-inf"), 0.0]])
+    labels = torch.tensor([1, 2])
+    drawn = hard_wrong_labels(scores, labels, torch.Generator().manual_seed(0))
+    assert (drawn != labels).all() and ((drawn >= 0) & (drawn < 3)).all()
