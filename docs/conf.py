@@ -37,6 +37,7 @@ numpydoc_class_members_toctree = False
 myst_heading_anchors = 3
 html_theme = "alabaster"
 html_static_path = []
+templates_path = ["_templates"]
 
 sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],

@@ -227,7 +227,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit. Defined only when ``X`` has feature
         names that are all strings.
 
@@ -249,7 +249,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         Number of epochs run, over all calls when training was continued
         (``warm_start`` or ``partial_fit``).
 
-    loss_curve_ : ndarray of shape (n_iter_, n_layers)
+    loss_curve_ : ndarray of shape (`n_iter_`, n_layers)
         Mean local loss of each layer in each epoch.
 
     validation_scores_ : list of float or None
