@@ -60,6 +60,7 @@ PRESETS: dict[str, dict] = {
         label_scale=1.0,
         negatives="random",
         learning_rate=0.03,
+        learning_rate_schedule="constant",
         epochs=20,
     ),
     # Chosen on the validation split (see docs/benchmarks.md): hard negatives
@@ -123,6 +124,10 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "preset": args.preset,
         "params": params,
+        "all_params": {
+            key: value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
+            for key, value in clf.get_params().items()
+        },
         "seed": args.seed,
         "evaluated_on": evaluated_on,
         "test_accuracy": final_accuracy,

@@ -42,7 +42,9 @@ def table(results: Path) -> str:
         recipe = (
             f"{'x'.join(map(str, params['hidden_layer_sizes']))}, "
             f"{params.get('epochs')} epochs, batch {params.get('batch_size', 'auto')}, "
-            f"{params.get('loss', 'symba')} loss, {params.get('negatives', 'random')} negatives"
+            f"{params.get('loss', 'symba')} loss, {params.get('negatives', 'hard')} negatives, "
+            f"{params.get('learning_rate_schedule', 'linear_decay').replace('_', ' ')} rate "
+            f"{params.get('learning_rate', 0.01)}"
         )
         reached = [r["seconds_to_97_64"] for r in runs if r["seconds_to_97_64"] is not None]
         to_target = (

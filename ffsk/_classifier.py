@@ -30,6 +30,7 @@ from ._embedding import ENCODINGS, LabelEmbedding, concat_label_value, power_of_
 from ._negatives import random_wrong_labels
 from ._network import LOSSES, FFNetwork, LocalTrainer, learning_rate_factor
 from ._persistence import network_state_for_pickle, restore_network, warn_if_other_version
+from ._progress import progress_bar
 from ._readout import ReadoutTrainer
 from ._scoring import LabelScorer
 from ._training_state import (
@@ -217,7 +218,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     verbose : int, default=0
         If > 0, print one line per epoch to stdout: the epoch, the local loss
         of each layer, the validation accuracy (with ``early_stopping``) and
-        the epoch's seconds.
+        the epoch's seconds. If > 1, also a progress bar over each epoch's
+        mini-batches (needs tqdm: ``pip install ffsk[progress]``).
 
     Attributes
     ----------
@@ -666,7 +668,10 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 order = torch.randperm(
                     n_samples, generator=order_generator, device=data.index_device
                 )
-                for start in range(0, n_samples, batch_size):
+                batch_starts = range(0, n_samples, batch_size)
+                if self.verbose >= 2:
+                    batch_starts = progress_bar(batch_starts, f"Epoch {len(loss_curve) + 1}")
+                for start in batch_starts:
                     rows = order[start : start + batch_size]
                     features, label_values = embedding.split(data.batch(rows))
                     pos = labels[rows].to(device, non_blocking=True)

@@ -81,3 +81,29 @@ def test_validation_fraction_must_be_inside_zero_one(blobs, value):
     X, y = blobs
     with pytest.raises(InvalidParameterError, match="validation_fraction"):
         ForwardForwardClassifier(**SMALL, early_stopping=True, validation_fraction=value).fit(X, y)
+
+
+def test_verbose_2_adds_a_progress_bar_over_mini_batches(blobs, capsys):
+    pytest.importorskip("tqdm")
+    X, y = blobs
+    ForwardForwardClassifier(**{**SMALL, "epochs": 2}, verbose=2).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Epoch 1: " in out and "batch" in out  # tqdm's bar, on stdout
+    assert len(re.findall(r"Epoch \d/2  local loss per layer", out)) == 2
+
+
+def test_verbose_2_without_tqdm_warns_and_prints_epoch_lines(blobs, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    X, y = blobs
+    with pytest.warns(UserWarning, match="tqdm, which is not installed"):
+        ForwardForwardClassifier(**{**SMALL, "epochs": 2}, verbose=2).fit(X, y)
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
