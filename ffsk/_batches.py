@@ -34,7 +34,8 @@ def check_float32_range(X) -> None:
     values = X.data if sp.issparse(X) else X
     if values.dtype != np.float64 or values.size == 0:
         return
-    largest = float(np.max(np.abs(values)))
+    # max and -min rather than max(abs(X)): no temporary the size of X.
+    largest = max(float(values.max()), -float(values.min()))
     if largest > float(np.finfo(np.float32).max):
         raise ValueError(
             f"Input X contains values too large for float32 (largest magnitude {largest:.3g} "

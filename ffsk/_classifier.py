@@ -42,6 +42,15 @@ from ._training_state import (
 from ._version import __version__
 
 
+def _codes_in(y, classes: np.ndarray, what: str, hint: str = "") -> np.ndarray:
+    """``y`` as indices into the sorted ``classes``; a ValueError naming the
+    labels of ``y`` that are not among them."""
+    unknown = np.setdiff1d(np.unique(y), classes)
+    if unknown.size:
+        raise ValueError(f"y contains labels that are not in {what}: {unknown.tolist()}{hint}")
+    return np.searchsorted(classes, y)
+
+
 class TrainingDivergedError(ArithmeticError):
     """Training produced NaN or infinite losses or weights; ``fit`` stopped
     and the estimator kept its previous state."""
@@ -522,9 +531,14 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         train, held_out = train_test_split(
             indices, test_size=self.validation_fraction, stratify=y_encoded, random_state=seed
         )
-        train.sort(), held_out.sort()
+        train.sort()
+        held_out.sort()
         weights = None if row_weights is None else row_weights[train]
-        return X[train], y_encoded[train], weights, (X[held_out], y_encoded[held_out])
+        X_val = X[held_out]
+        if not sp.issparse(X_val):
+            # Scored after every epoch: convert once, not once per epoch.
+            X_val = X_val.astype(np.float32, copy=False)
+        return X[train], y_encoded[train], weights, (X_val, y_encoded[held_out])
 
     def _row_weights(self, X, y, sample_weight, incremental: bool) -> np.ndarray | None:
         """Each row's loss weight (float32), or None when all are 1."""
@@ -547,10 +561,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             classes = np.unique(np.asarray(classes))
-            unknown = np.setdiff1d(np.unique(y), classes)
-            if unknown.size:
-                raise ValueError(f"y contains labels that are not in classes: {unknown.tolist()}")
-            y_encoded = np.searchsorted(classes, y)
+            y_encoded = _codes_in(y, classes, "classes")
         else:
             classes, y_encoded = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
@@ -563,14 +574,13 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _encode_known_labels(self, y) -> np.ndarray:
         """``y`` as indices into ``classes_``, for a continued fit."""
         check_classification_targets(y)
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"y contains labels that are not in classes_ {self.classes_.tolist()}: "
-                f"{unknown.tolist()}. A continued fit (warm_start or partial_fit) "
-                "cannot learn new classes; fit a new model instead."
-            )
-        return np.searchsorted(self.classes_, y)
+        return _codes_in(
+            y,
+            self.classes_,
+            f"classes_ {self.classes_.tolist()}",
+            ". A continued fit (warm_start or partial_fit) cannot learn new classes; "
+            "fit a new model instead.",
+        )
 
     def _check_same_architecture(self, hidden_layer_sizes: tuple[int, ...]) -> None:
         network = self.network_

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._classifier import _codes_in
 from ._devices import matmul_precision
 
 
@@ -99,10 +100,7 @@ class GoodnessDisplay:
             estimator, X, dtype=(np.float32, np.float64), reset=False, accept_sparse=False
         )
         y = np.asarray(y)
-        unknown = np.setdiff1d(y, estimator.classes_)
-        if unknown.size:
-            raise ValueError(f"y contains labels not in classes_: {unknown.tolist()}")
-        codes = np.searchsorted(estimator.classes_, y)
+        codes = _codes_in(y, estimator.classes_, "classes_")
         k = len(estimator.classes_)
         if negatives == "random":
             offsets = np.random.RandomState(random_state).randint(1, k, size=len(codes))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ._training_state import WeightSnapshot
+
 
 class EarlyStopping:
     """Tracks a validation score per epoch; says when to stop and keeps a copy
@@ -14,13 +16,12 @@ class EarlyStopping:
     """
 
     def __init__(self, network: torch.nn.Module, n_iter_no_change: int, tol: float):
-        self.network = network
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.scores: list[float] = []
         self.best_score: float | None = None
         self._epochs_without_improvement = 0
-        self._best_weights = [param.detach().clone() for param in network.parameters()]
+        self._best_weights = WeightSnapshot(network)
 
     def update(self, score: float) -> bool:
         """Record an epoch's score; return True when training should stop."""
@@ -31,13 +32,9 @@ class EarlyStopping:
             self._epochs_without_improvement += 1
         if self.best_score is None or score > self.best_score:
             self.best_score = score
-            with torch.no_grad():
-                for copy, param in zip(self._best_weights, self.network.parameters(), strict=True):
-                    copy.copy_(param)
+            self._best_weights.save()
         return self._epochs_without_improvement >= self.n_iter_no_change
 
     def restore_best(self) -> None:
         """Put the best epoch's weights back into the network."""
-        with torch.no_grad():
-            for copy, param in zip(self._best_weights, self.network.parameters(), strict=True):
-                param.copy_(copy)
+        self._best_weights.restore()

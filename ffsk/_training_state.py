@@ -51,27 +51,42 @@ def tensors_to_cpu(value):
     return value
 
 
+class WeightSnapshot:
+    """A copy of a network's parameters, allocated once: :meth:`save` copies
+    the parameters into it, :meth:`restore` copies them back."""
+
+    def __init__(self, network: torch.nn.Module):
+        self.network = network
+        self._copies = [param.detach().clone() for param in network.parameters()]
+
+    @torch.no_grad()
+    def save(self) -> None:
+        for saved, param in zip(self._copies, self.network.parameters(), strict=True):
+            saved.copy_(param)
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        for saved, param in zip(self._copies, self.network.parameters(), strict=True):
+            param.copy_(saved)
+
+
 class EpochCheckpoint:
     """Copies of the weights, the optimiser state and the generator as they
     were after the last completed epoch, so that an interrupted epoch can be
-    undone (:meth:`restore`). The weight copies are allocated once."""
+    undone (:meth:`restore`)."""
 
     def __init__(self, network: torch.nn.Module, trainer: LocalTrainer, generator: torch.Generator):
-        self.network, self.trainer, self.generator = network, trainer, generator
-        self._weights = [param.detach().clone() for param in network.parameters()]
+        self.trainer, self.generator = trainer, generator
+        self._weights = WeightSnapshot(network)
         self._trainer_state = copy.deepcopy(trainer.state_dict())
         self._generator_state = generator.get_state()
 
     def save(self) -> None:
-        with torch.no_grad():
-            for copy_, param in zip(self._weights, self.network.parameters(), strict=True):
-                copy_.copy_(param)
+        self._weights.save()
         self._trainer_state = copy.deepcopy(self.trainer.state_dict())
         self._generator_state = self.generator.get_state()
 
     def restore(self) -> None:
-        with torch.no_grad():
-            for copy_, param in zip(self._weights, self.network.parameters(), strict=True):
-                param.copy_(copy_)
+        self._weights.restore()
         self.trainer.load_state_dict(self._trainer_state)
         self.generator.set_state(self._generator_state)
