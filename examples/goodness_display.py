@@ -8,8 +8,12 @@ sample with its true label (positive) than with a wrong one (negative).
 :class:`ffsk.LossCurveDisplay` draws each layer's local loss per epoch, with
 the validation accuracy when early stopping is on.
 
-Run: ``python examples/goodness_display.py``
+Run: ``python examples/goodness_display.py`` (the pictures are also saved as
+PNG files in the temporary directory, for machines without a display).
 """
+
+import tempfile
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
@@ -28,11 +32,19 @@ print(f"test accuracy: {clf.score(X_test, y_test):.3f} after {clf.n_iter_} epoch
 # Positive against negative goodness on the test digits, per layer. The
 # "hardest" negative is the wrong label the model scores highest: where the
 # positive goodness (summed over layers) beats it, the prediction is right.
-GoodnessDisplay.from_estimator(clf, X_test, y_test, negatives="hardest")
+goodness = GoodnessDisplay.from_estimator(clf, X_test, y_test, negatives="hardest")
 plt.tight_layout()
 
 # %%
 # Local loss of each layer, and the validation accuracy of early stopping.
-LossCurveDisplay.from_estimator(clf)
+loss_curve = LossCurveDisplay.from_estimator(clf)
 plt.tight_layout()
+
+# %%
+# Save both pictures (useful without a display), then show them.
+folder = Path(tempfile.gettempdir())
+for name, display in (("goodness", goodness), ("loss_curve", loss_curve)):
+    path = folder / f"ffsk_{name}.png"
+    display.figure_.savefig(path, dpi=100)
+    print("saved", path)
 plt.show()

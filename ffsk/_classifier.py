@@ -1,59 +1,58 @@
-"""The scikit-learn estimator: validation, labels, devices and orchestration.
+"""The scikit-learn estimator: it validates, orchestrates and sets attributes.
 
-All tensor math lives in ``_network.py`` and ``_scoring.py``; this module
-turns scikit-learn inputs into tensors, runs the epochs and turns scores back
-into scikit-learn outputs.
+The tensor math lives torch-side: the network and its forward pass in
+``_network.py``, the epoch loop in ``_fit_loop.py``, inference in
+``_inference.py``. This module turns scikit-learn inputs into what those need
+and their results back into scikit-learn outputs.
 """
 
 from __future__ import annotations
 
 import copy
-import time
-import warnings
+from collections.abc import Sequence
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._batches import TrainingRows, check_float32_range, iter_row_tensors, mean_square_row_length
-from ._devices import matmul_precision, may_use_cuda, resolve_device, resolve_precision
-from ._early_stopping import EarlyStopping
-from ._embedding import ENCODINGS, LabelEmbedding, concat_label_value, power_of_two_scale
-from ._negatives import random_wrong_labels
-from ._network import LOSSES, FFNetwork, LocalTrainer, learning_rate_factor
-from ._persistence import network_state_for_pickle, restore_network, warn_if_other_version
-from ._progress import progress_bar
-from ._readout import ReadoutTrainer
-from ._scoring import LabelScorer
-from ._training_state import (
-    EpochCheckpoint,
-    capture_training_state,
-    restore_generator,
-    tensors_to_cpu,
+from ._continuation import restore_generator
+from ._devices import may_use_cuda, resolve_device, resolve_precision
+from ._fit_loop import FitConfig, TrainingDivergedError, fit_epochs
+from ._fitted_state import set_fitted_state
+from ._inference import predict_scores
+from ._input_validation import check_float32_range, encode_labels
+from ._label_embedding import (
+    ENCODINGS,
+    LabelEmbedding,
+    concat_label_value,
+    mean_square_row_length,
+    power_of_two_scale,
 )
-from ._version import __version__
+from ._losses import LOSSES
+from ._network import FFNetwork
+from ._pickling import pickle_state, restore_fitted_state, unpickle_state
+from ._rows import TrainingRows
+from ._sklearn_compat import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
 
+__all__ = ["ForwardForwardClassifier", "TrainingDivergedError", "auto_batch_size"]
 
-def _codes_in(y, classes: np.ndarray, what: str, hint: str = "") -> np.ndarray:
-    """``y`` as indices into the sorted ``classes``; a ValueError naming the
-    labels of ``y`` that are not among them."""
-    unknown = np.setdiff1d(np.unique(y), classes)
-    if unknown.size:
-        raise ValueError(f"y contains labels that are not in {what}: {unknown.tolist()}{hint}")
-    return np.searchsorted(classes, y)
-
-
-class TrainingDivergedError(ArithmeticError):
-    """Training produced NaN or infinite losses or weights; ``fit`` stopped
-    and the estimator kept its previous state."""
+#: Input accepted by fit and predict: array-likes, pandas frames and scipy
+#: sparse matrices.
+MatrixLike = ArrayLike | sp.spmatrix | sp.sparray
 
 
 def auto_batch_size(n_samples: int) -> int:
@@ -159,13 +158,15 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         Local loss of every layer, with ``g_pos``/``g_neg`` the goodness of a
         row with its true/wrong label. ``"threshold"`` (Hinton, 2022):
         ``softplus(threshold - g_pos) + softplus(g_neg - threshold)``.
-        ``"symba"`` (Lee & Song, 2023): ``softplus(-alpha * (g_pos - g_neg))``,
+        ``"symba"`` (Lee & Song, 2023): ``softplus(-sharpness * (g_pos - g_neg))``,
         which learns from the first epoch where the threshold loss first spends
         epochs pushing all goodness towards the threshold.
 
-    alpha : float, default=10.0
-        Sharpness of ``loss="symba"``. Must be > 0. Ignored by
-        ``loss="threshold"``.
+    sharpness : float, default=10.0
+        Sharpness of ``loss="symba"`` (the SymBa paper's ``alpha``; named
+        otherwise here because ``alpha`` is the L2 penalty in scikit-learn's
+        ``MLPClassifier`` and ``SGDClassifier``, which is ``weight_decay``
+        here). Must be > 0. Ignored by ``loss="threshold"``.
 
     device : str or torch.device, default="auto"
         Where to train and predict. ``"auto"`` uses CUDA when available and the
@@ -308,7 +309,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "label_scale": [Interval(Real, 0, None, closed="neither")],
         "negatives": [StrOptions({"random", "hard"})],
         "loss": [StrOptions(set(LOSSES))],
-        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "sharpness": [Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "compile": ["boolean"],
@@ -324,33 +325,34 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(500, 500),
-        threshold=2.0,
-        epochs=100,
-        batch_size="auto",
-        learning_rate=0.01,
-        learning_rate_schedule="linear_decay",
-        weight_decay=0.0,
-        label_encoding="concat",
-        label_scale=0.5,
-        negatives="hard",
-        goodness_layers="all",
-        readout="goodness",
-        peer_normalization=0.0,
-        loss="symba",
-        alpha=10.0,
-        device="auto",
-        precision="auto",
-        compile=False,
-        warm_start=False,
-        class_weight=None,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        random_state=None,
-        verbose=0,
-    ):
+        *,
+        hidden_layer_sizes: int | Sequence[int] = (500, 500),
+        threshold: float = 2.0,
+        epochs: int = 100,
+        batch_size: int | str = "auto",
+        learning_rate: float = 0.01,
+        learning_rate_schedule: str = "linear_decay",
+        weight_decay: float = 0.0,
+        label_encoding: str = "concat",
+        label_scale: float = 0.5,
+        negatives: str = "hard",
+        goodness_layers: str = "all",
+        readout: str = "goodness",
+        peer_normalization: float = 0.0,
+        loss: str = "symba",
+        sharpness: float = 10.0,
+        device: str | torch.device = "auto",
+        precision: str = "auto",
+        compile: bool = False,
+        warm_start: bool = False,
+        class_weight: dict | str | None = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.threshold = threshold
         self.epochs = epochs
@@ -365,7 +367,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.readout = readout
         self.peer_normalization = peer_normalization
         self.loss = loss
-        self.alpha = alpha
+        self.sharpness = sharpness
         self.device = device
         self.precision = precision
         self.compile = compile
@@ -380,7 +382,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> ForwardForwardClassifier:
         """Train the network on ``X`` with labels ``y`` for ``epochs`` epochs.
 
         With ``warm_start=True`` and a fitted estimator, training goes on from
@@ -409,7 +413,13 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(
+        self,
+        X: MatrixLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> ForwardForwardClassifier:
         """Train for one epoch over ``X``, going on from the current network.
 
         The first call builds the network and needs ``classes``; later calls
@@ -464,10 +474,11 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             )
             check_float32_range(X)
             y_encoded = self._encode_known_labels(y)
+            classes = self.classes_
             device, embedding, precision = self.device_, self.label_embedding_, self.precision_
             network = copy.deepcopy(self.network_)
             generator = restore_generator(self._training_state_, device)
-            previous_state = self._training_state_["trainer"]
+            training_state = self._training_state_["trainer"]
             first_epoch, loss_curve = self.n_iter_, list(self.loss_curve_)
         else:
             device = resolve_device(self.device)
@@ -488,8 +499,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 readout=self.readout == "softmax",
             )
             precision = resolve_precision(self.precision, device)
-            previous_state, first_epoch, loss_curve = None, 0, []
-            self.classes_ = classes
+            training_state, first_epoch, loss_curve = None, 0, []
         row_weights = self._row_weights(X, y, sample_weight, incremental)
         validation = None
         if self.early_stopping and not incremental:
@@ -497,32 +507,58 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 X, y_encoded, row_weights, generator
             )
         epochs = range(first_epoch, first_epoch + 1) if incremental else range(self.epochs)
-        with matmul_precision(device):
-            trainer, stopper = self._train(
-                network,
-                embedding,
-                TrainingRows(X, device),
-                y_encoded,
-                generator,
-                precision,
-                previous_state,
-                epochs,
-                loss_curve,
-                row_weights,
-                validation,
-            )
+        result = fit_epochs(
+            network,
+            embedding,
+            TrainingRows(X, device),
+            y_encoded,
+            generator,
+            self._fit_config(precision, y_encoded.shape[0]),
+            epochs,
+            loss_curve=loss_curve,
+            training_state=training_state,
+            row_weights=row_weights,
+            validation=validation,
+        )
         network.zero_grad(set_to_none=True)  # gradient buffers are only needed to train
-
-        self.network_ = network
-        self.device_ = device
-        self.label_embedding_ = embedding
-        self.precision_ = precision
-        self.n_iter_ = len(loss_curve)
-        self.loss_curve_ = np.asarray(loss_curve, dtype=np.float64)
-        self._training_state_ = capture_training_state(trainer, generator)
-        self.validation_scores_ = None if stopper is None else list(stopper.scores)
-        self.best_validation_score_ = None if stopper is None else stopper.best_score
+        fitted = {
+            "classes_": classes,
+            "n_features_in_": self.n_features_in_,
+            "network_": network,
+            "device_": device,
+            "precision_": precision,
+            "label_embedding_": embedding,
+            "n_iter_": len(result.loss_curve),
+            "loss_curve_": np.asarray(result.loss_curve, dtype=np.float64),
+            "validation_scores_": result.validation_scores,
+            "best_validation_score_": result.best_validation_score,
+            "_training_state_": result.training_state,
+        }
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names_in_"] = self.feature_names_in_
+        set_fitted_state(self, fitted)
         return self
+
+    def _fit_config(self, precision: str, n_samples: int) -> FitConfig:
+        batch_size = auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
+        return FitConfig(
+            learning_rate=self.learning_rate,
+            learning_rate_schedule=self.learning_rate_schedule,
+            schedule_epochs=self.epochs,
+            loss=self.loss,
+            threshold=self.threshold,
+            sharpness=self.sharpness,
+            weight_decay=self.weight_decay,
+            negatives=self.negatives,
+            skip_first_goodness=self.goodness_layers == "skip_first",
+            peer_normalization=self.peer_normalization,
+            precision=precision,
+            compile=self.compile,
+            batch_size=batch_size,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+        )
 
     def _split_validation(self, X, y_encoded, row_weights, generator):
         """Hold out a stratified ``validation_fraction`` of the rows."""
@@ -561,7 +597,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             classes = np.unique(np.asarray(classes))
-            y_encoded = _codes_in(y, classes, "classes")
+            y_encoded = encode_labels(y, classes, "classes")
         else:
             classes, y_encoded = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
@@ -574,7 +610,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _encode_known_labels(self, y) -> np.ndarray:
         """``y`` as indices into ``classes_``, for a continued fit."""
         check_classification_targets(y)
-        return _codes_in(
+        return encode_labels(
             y,
             self.classes_,
             f"classes_ {self.classes_.tolist()}",
@@ -602,162 +638,6 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 "or fit a new estimator."
             )
 
-    def _train(
-        self,
-        network,
-        embedding,
-        data,
-        y_encoded,
-        generator,
-        precision,
-        previous_state,
-        epochs: range,
-        loss_curve: list,
-        row_weights: np.ndarray | None = None,
-        validation: tuple | None = None,
-    ) -> tuple[LocalTrainer, EarlyStopping | None]:
-        """Run ``epochs`` (absolute epoch numbers, for the schedule), appending
-        each epoch's mean local loss per layer to ``loss_curve``; return the
-        trainer, whose state a later continued fit loads, and the early
-        stopping record (None without ``validation``: ``(X_val, y_val)``)."""
-        device = data.device
-        compute_dtype = self._compute_dtype(precision)
-        readout_trainer = None
-        if network.readout is not None:
-            readout_trainer = ReadoutTrainer(
-                network,
-                learning_rate=self.learning_rate,
-                weight_decay=self.weight_decay,
-                compute_dtype=compute_dtype,
-            )
-        trainer = LocalTrainer(
-            network,
-            learning_rate=self.learning_rate,
-            loss=self.loss,
-            threshold=self.threshold,
-            alpha=self.alpha,
-            compute_dtype=compute_dtype,
-            compile=self.compile,
-            weight_decay=self.weight_decay,
-            skip_first_goodness=self.goodness_layers == "skip_first",
-            peer_normalization=self.peer_normalization,
-            readout_trainer=readout_trainer,
-        )
-        if previous_state is not None:
-            trainer.load_state_dict(previous_state)
-        stopper = None
-        if validation is not None:
-            stopper = EarlyStopping(network, self.n_iter_no_change, self.tol)
-        n_samples, n_classes = y_encoded.shape[0], embedding.n_classes
-        # Labels live where the row indices are drawn, next to the data.
-        labels = torch.as_tensor(y_encoded, dtype=torch.long, device=data.index_device)
-        if row_weights is not None:
-            row_weights = torch.as_tensor(row_weights, device=data.index_device)
-        # Negatives are drawn on the training device; when the indices are
-        # drawn on the host (streamed data), a second generator draws them.
-        order_generator = generator
-        if data.index_device != device:
-            order_generator = torch.Generator().manual_seed(
-                int(torch.randint(2**31 - 1, (1,), generator=generator, device=device))
-            )
-        batch_size = auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
-        batch_size = min(batch_size, n_samples)
-        hard = self.negatives == "hard"
-        last_epoch = len(loss_curve) + len(epochs)
-        checkpoint = None  # the state after the last completed epoch of this call
-        try:
-            for epoch in epochs:
-                started = time.perf_counter()
-                # Epochs past ``epochs`` (more partial_fit calls) keep the last factor.
-                trainer.set_learning_rate_factor(
-                    learning_rate_factor(
-                        self.learning_rate_schedule, min(epoch, self.epochs - 1), self.epochs
-                    )
-                )
-                loss_sum = torch.zeros(len(network.layers), device=device)
-                order = torch.randperm(
-                    n_samples, generator=order_generator, device=data.index_device
-                )
-                batch_starts = range(0, n_samples, batch_size)
-                if self.verbose >= 2:
-                    batch_starts = progress_bar(batch_starts, f"Epoch {len(loss_curve) + 1}")
-                for start in batch_starts:
-                    rows = order[start : start + batch_size]
-                    features, label_values = embedding.split(data.batch(rows))
-                    pos = labels[rows].to(device, non_blocking=True)
-                    neg = None if hard else random_wrong_labels(pos, n_classes, generator)
-                    weights = None
-                    if row_weights is not None:
-                        weights = row_weights[rows].to(device, non_blocking=True)
-                    losses = trainer.step(
-                        features, label_values, pos, neg, generator, row_weights=weights
-                    )
-                    loss_sum += losses * rows.shape[0]
-                # The only host synchronisation of the epoch: the losses, and
-                # whether every weight is still finite.
-                weights_finite = torch.stack([p.isfinite().all() for p in network.parameters()])
-                health = torch.cat([loss_sum / n_samples, weights_finite.all().float()[None]]).cpu()
-                epoch_losses = health[:-1].numpy()
-                if not (np.isfinite(epoch_losses).all() and health[-1] == 1):
-                    raise TrainingDivergedError(self._divergence_message(epoch, epoch_losses))
-                loss_curve.append(epoch_losses)
-                score, stop = None, False
-                if validation is not None:
-                    X_val, y_val = validation
-                    predicted = self._network_scores(network, embedding, precision, X_val)
-                    score = float(np.mean(predicted.argmax(axis=1) == y_val))
-                    stop = stopper.update(score)
-                if self.verbose:
-                    self._print_epoch(
-                        len(loss_curve),
-                        last_epoch,
-                        epoch_losses,
-                        score,
-                        time.perf_counter() - started,
-                    )
-                if stop:
-                    break
-                if epoch != epochs[-1]:
-                    if checkpoint is None:
-                        checkpoint = EpochCheckpoint(network, trainer, generator)
-                    else:
-                        checkpoint.save()
-        except KeyboardInterrupt:
-            completed = len(loss_curve) - (last_epoch - len(epochs))
-            if completed == 0:
-                raise  # nothing new to keep: the estimator stays as it was
-            # The interrupted epoch may have updated some layers and not
-            # others: go back to the end of the last completed one.
-            checkpoint.restore()
-            warnings.warn(
-                f"Training was interrupted (KeyboardInterrupt) during epoch {len(loss_curve) + 1}; "
-                f"keeping the model after epoch {len(loss_curve)} ({completed} of "
-                f"{len(epochs)} epochs of this fit ran). n_iter_ = {len(loss_curve)}.",
-                UserWarning,
-                stacklevel=4,
-            )
-        if stopper is not None and stopper.scores:
-            stopper.restore_best()
-        return trainer, stopper
-
-    def _divergence_message(self, epoch: int, losses: np.ndarray) -> str:
-        bad = [str(i + 1) for i, value in enumerate(losses) if not np.isfinite(value)]
-        what = (
-            f"the local loss of layer(s) {', '.join(bad)} became {losses[int(bad[0]) - 1]}"
-            if bad
-            else "some weights became NaN or infinite"
-        )
-        hints = [f"learning_rate={self.learning_rate} is probably too high"]
-        if self.loss == "threshold":
-            hints.append(f"threshold={self.threshold} may not suit the data")
-        else:
-            hints.append(f"alpha={self.alpha} may be too large")
-        hints.append("check the scale of X (e.g. use StandardScaler)")
-        return (
-            f"Training diverged in epoch {epoch + 1}: {what}. " + "; ".join(hints) + ". "
-            "The estimator keeps its previous state."
-        )
-
     def _validated_hidden_layer_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, Integral) else tuple(np.ravel(sizes).tolist())
@@ -782,28 +662,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             self.label_encoding, X.shape[1], n_classes, label_value, feature_scale
         )
 
-    def _compute_dtype(self, precision: str) -> torch.dtype | None:
-        return torch.bfloat16 if precision == "bfloat16" else None
-
-    def _print_epoch(
-        self,
-        epoch: int,
-        last_epoch: int,
-        losses: np.ndarray,
-        validation_score: float | None,
-        seconds: float,
-    ) -> None:
-        per_layer = " ".join(f"{value:.4f}" for value in losses)
-        width = len(str(last_epoch))
-        validation = "" if validation_score is None else f"  validation {validation_score:.4f}"
-        print(
-            f"Epoch {epoch:>{width}}/{last_epoch}  local loss per layer: [{per_layer}]"
-            f"{validation}  {seconds:6.2f}s",
-            flush=True,
-        )
-
     # -------------------------------------------------------------- predict
-    def decision_function(self, X):
+    def decision_function(self, X: MatrixLike) -> np.ndarray:
         """Score of each class: goodness summed over layers with that label.
 
         Parameters
@@ -822,7 +682,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             return scores[:, 1] - scores[:, 0]
         return scores
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: MatrixLike) -> np.ndarray:
         """Class probabilities: the softmax of the class scores.
 
         Parameters
@@ -841,7 +701,27 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         scores /= scores.sum(axis=1, keepdims=True)
         return scores
 
-    def predict(self, X):
+    def predict_log_proba(self, X: MatrixLike) -> np.ndarray:
+        """Logarithm of the class probabilities: the log-softmax of the class
+        scores (computed without forming the probabilities, so it stays finite
+        where a probability underflows to 0).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities as float64.
+        """
+        scores = self._label_scores(X)
+        scores -= scores.max(axis=1, keepdims=True)
+        scores -= np.log(np.exp(scores).sum(axis=1, keepdims=True))
+        return scores
+
+    def predict(self, X: MatrixLike) -> np.ndarray:
         """Predict the class of each sample: the label with the highest score.
 
         Parameters
@@ -861,26 +741,13 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
         check_float32_range(X)
-        return self._network_scores(self.network_, self.label_embedding_, self.precision_, X)
-
-    def _network_scores(self, network, embedding, precision, X) -> np.ndarray:
-        """Class scores of validated rows ``X`` under ``network`` (float64)."""
-        device = network.input_layer.bias.device
-        scorer = LabelScorer(
-            network,
-            self._compute_dtype(precision),
+        return predict_scores(
+            self.network_,
+            self.label_embedding_,
+            X,
+            self.precision_,
             skip_first_goodness=self.goodness_layers == "skip_first",
         )
-        # Dense rows are converted a few blocks at a time; sparse rows are
-        # densified one block at a time.
-        chunk_rows = scorer.block_rows * (1 if sp.issparse(X) else 16)
-        score = scorer.readout_logits if network.readout is not None else scorer.scores
-        with matmul_precision(device):
-            scores = [
-                score(*embedding.split(rows)).cpu()
-                for rows in iter_row_tensors(X, chunk_rows, device)
-            ]
-        return torch.cat(scores).numpy().astype(np.float64)
 
     # ------------------------------------------------------ scikit-learn API
     def __sklearn_tags__(self):
@@ -890,17 +757,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         tags.non_deterministic = may_use_cuda(self.device)
         return tags
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        if "network_" in state:
-            state = network_state_for_pickle(state)
-            state["_training_state_"] = tensors_to_cpu(state["_training_state_"])
-        state["_ffsk_version"] = __version__
-        return state
+    def __getstate__(self) -> dict:
+        return pickle_state(self, super().__getstate__())
 
-    def __setstate__(self, state):
-        state = dict(state)
-        warn_if_other_version(state.pop("_ffsk_version", None))
-        super().__setstate__(state)
-        if "network_" in self.__dict__:
-            self.network_, self.device_ = restore_network(self.network_, self.device)
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(unpickle_state(self, state))
+        restore_fitted_state(self)

@@ -1,4 +1,8 @@
-"""The ``ffsk`` command line: ``ffsk demo [--data PATH.npz]``."""
+"""The ``ffsk`` command line: ``ffsk demo [--data PATH.npz]``.
+
+torch, scikit-learn and the classifier are imported inside the demo, after the
+arguments are parsed, so that ``ffsk --help`` answers at once.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,36 @@ import sys
 import time
 from collections.abc import Sequence
 
-import torch
+DESCRIPTION = (
+    "Forward-Forward learning as a scikit-learn estimator. "
+    "'ffsk demo' trains ffsk's ForwardForwardClassifier with its default parameters "
+    "and prints the progress per epoch, the test accuracy, the fit time and the "
+    "predict time."
+)
 
-from ._classifier import ForwardForwardClassifier
-from ._datasets import load_digits_split, load_keras_npz
+DEMO_DESCRIPTION = (
+    "Train a ForwardForwardClassifier with its default parameters (100 epochs of a "
+    "(500, 500) network) on scikit-learn's bundled digits (1,347 training and 450 test "
+    "rows, 64 features), or on the Keras-format .npz given by --data, and report the "
+    "test accuracy, fit time and predict time. On the digits the default run takes "
+    "about a quarter of a minute on 2 CPU cores; --epochs N shortens it."
+)
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from ._datasets import load_digits_split, load_keras_npz
+
     if args.data:
         X_train, X_test, y_train, y_test = load_keras_npz(args.data)
         name = args.data
     else:
         X_train, X_test, y_train, y_test = load_digits_split()
         name = "scikit-learn digits (embedded)"
+    # Imported only now: a bad --data path is reported without loading torch.
+    import torch
+
+    from ._classifier import ForwardForwardClassifier
+
     params = {"random_state": args.seed, "verbose": 1, "device": args.device}
     if args.epochs is not None:
         params["epochs"] = args.epochs
@@ -45,13 +66,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ffsk`` console script and ``python -m ffsk``."""
-    parser = argparse.ArgumentParser(prog="ffsk", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ffsk", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
-        "demo", help="train on the embedded digits data (or a Keras npz) and report accuracy"
+        "demo",
+        help="train on the embedded digits data (or a Keras npz) and report accuracy",
+        description=DEMO_DESCRIPTION,
     )
     demo.add_argument("--data", help="Keras-format .npz (x_train, y_train, x_test, y_test)")
-    demo.add_argument("--epochs", type=int, help="override the default number of epochs")
+    demo.add_argument("--epochs", type=int, help="number of epochs (default: the estimator's 100)")
     demo.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     demo.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ... (default auto)")
     args = parser.parse_args(argv)

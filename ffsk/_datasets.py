@@ -7,6 +7,9 @@ digits); ``load_keras_npz`` reads any Keras-format ``.npz`` of images
 
 from __future__ import annotations
 
+import pickle
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,24 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 _KERAS_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _not_keras_npz(path: Path, reason: str) -> ValueError:
+    return ValueError(
+        f"{path} is not a Keras-format .npz file (a NumPy zip archive with "
+        f"{', '.join(_KERAS_KEYS)}): {reason}"
+    )
+
+
+def _unreadable_reason(path: Path, error: Exception) -> str:
+    """Why ``np.load`` could not read ``path``, in words (not NumPy's pickle hint)."""
+    with open(path, "rb") as file:
+        start = file.read(4)
+    if not start:
+        return "the file is empty."
+    if start.startswith(b"PK"):
+        return f"its zip archive cannot be read ({error})."
+    return "NumPy cannot read it: it is neither a zip archive nor a .npy array file."
 
 
 def load_digits_split(random_state: int = 0):
@@ -34,19 +55,44 @@ def load_keras_npz(path: str | Path):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the archive lacks one of the four arrays or their lengths disagree.
+        If the file is not an ``.npz`` archive NumPy can read (e.g. a text file
+        or a single-array ``.npy`` file), if the archive lacks one of the four
+        arrays or cannot read them without unpickling, or if their lengths
+        disagree.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such data file: {path}")
-    with np.load(path, allow_pickle=False) as archive:
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except PermissionError:
+        raise
+    except (
+        ValueError,
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        pickle.UnpicklingError,
+    ) as error:
+        raise _not_keras_npz(path, _unreadable_reason(path, error)) from error
+    if isinstance(archive, np.ndarray):
+        raise _not_keras_npz(
+            path, f"it holds a single array of shape {archive.shape} (a .npy file)."
+        )
+    with archive:
         missing = [key for key in _KERAS_KEYS if key not in archive.files]
         if missing:
             raise ValueError(
                 f"{path} is not a Keras-format npz: it lacks {', '.join(missing)} "
                 f"(expected {', '.join(_KERAS_KEYS)})."
             )
-        arrays = {key: archive[key] for key in _KERAS_KEYS}
+        arrays = {}
+        for key in _KERAS_KEYS:
+            try:
+                arrays[key] = archive[key]
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+                raise _not_keras_npz(path, f"its array {key} cannot be read ({error}).") from error
     splits = []
     for x_key, y_key in (("x_train", "y_train"), ("x_test", "y_test")):
         images, labels = arrays[x_key], arrays[y_key].reshape(-1)

@@ -101,3 +101,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if device.type == "cpu" and _cpu_has_bfloat16_units():
         return "bfloat16"
     return "float32"
+
+
+def compute_dtype(precision: str) -> torch.dtype | None:
+    """The dtype of the matrix products for a resolved ``precision`` (None:
+    float32, the tensors' own dtype)."""
+    return torch.bfloat16 if precision == "bfloat16" else None

@@ -11,8 +11,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._classifier import _codes_in
-from ._devices import matmul_precision
+from ._input_validation import encode_labels
 
 
 def _pyplot():
@@ -100,27 +99,26 @@ class GoodnessDisplay:
             estimator, X, dtype=(np.float32, np.float64), reset=False, accept_sparse=False
         )
         y = np.asarray(y)
-        codes = _codes_in(y, estimator.classes_, "classes_")
+        codes = encode_labels(y, estimator.classes_, "classes_")
         k = len(estimator.classes_)
         if negatives == "random":
             offsets = np.random.RandomState(random_state).randint(1, k, size=len(codes))
             wrong = (codes + offsets) % k
         else:
-            scores = estimator._label_scores(X)
-            scores[np.arange(len(codes)), codes] = -np.inf
-            wrong = scores.argmax(axis=1)
+            # Probabilities rise with the scores: the most probable wrong label
+            # is the highest-scoring one.
+            proba = estimator.predict_proba(X)
+            proba[np.arange(len(codes)), codes] = -np.inf
+            wrong = proba.argmax(axis=1)
         network, device = estimator.network_, estimator.device_
         rows = torch.as_tensor(X, dtype=torch.float32, device=device)
         features, label_values = estimator.label_embedding_.split(rows)
-        with matmul_precision(device):
-            goodness = [
-                network.layer_goodness(
-                    features, label_values, torch.as_tensor(labels, device=device)
-                )
-                .cpu()
-                .numpy()
-                for labels in (codes, wrong)
-            ]
+        goodness = [
+            network.layer_goodness(features, label_values, torch.as_tensor(labels, device=device))
+            .cpu()
+            .numpy()
+            for labels in (codes, wrong)
+        ]
         threshold = estimator.threshold if estimator.loss == "threshold" else None
         display = cls(
             positive_goodness=goodness[0], negative_goodness=goodness[1], threshold=threshold

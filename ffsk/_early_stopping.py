@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._training_state import WeightSnapshot
+from ._snapshots import WeightSnapshot
 
 
 class EarlyStopping:
@@ -12,7 +12,8 @@ class EarlyStopping:
     of the weights of the best epoch (copies allocated once).
 
     Training stops after ``n_iter_no_change`` epochs in a row without a score
-    above ``best + tol`` (scikit-learn's ``MLPClassifier`` rule).
+    above ``best + tol`` (the rule of scikit-learn's ``SGDClassifier``;
+    ``MLPClassifier`` stops one epoch later).
     """
 
     def __init__(self, network: torch.nn.Module, n_iter_no_change: int, tol: float):

@@ -1,6 +1,15 @@
-"""Negative labels: for each row, a label that is not its own."""
+"""Negative labels: for each row, a label that is not its own.
+
+A negative-sampling strategy is an object with ``needs_scores`` and
+``draw(labels, scores, generator)``. The trainer asks for the current
+network's scores of every label of the batch only when the strategy needs
+them (:class:`HardNegatives`), so :class:`RandomNegatives` costs nothing
+beyond the draw.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
@@ -30,3 +39,45 @@ def hard_wrong_labels(
     logits = finite.scatter(1, labels[:, None], float("-inf"))
     probabilities = torch.softmax(logits, dim=1)
     return torch.multinomial(probabilities, 1, generator=generator)[:, 0]
+
+
+class RandomNegatives:
+    """Each row's negative label drawn uniformly from its wrong labels."""
+
+    needs_scores = False
+
+    def __init__(self, n_classes: int):
+        self.n_classes = n_classes
+
+    def draw(
+        self,
+        labels: torch.Tensor,
+        scores: Callable[[], torch.Tensor],
+        generator: torch.Generator,
+    ) -> torch.Tensor:
+        del scores
+        return random_wrong_labels(labels, self.n_classes, generator)
+
+
+class HardNegatives:
+    """Each row's negative label drawn in proportion to ``exp(score)`` over
+    its wrong labels, scored by the current network (Hinton, 2022)."""
+
+    needs_scores = True
+
+    def draw(
+        self,
+        labels: torch.Tensor,
+        scores: Callable[[], torch.Tensor],
+        generator: torch.Generator,
+    ) -> torch.Tensor:
+        return hard_wrong_labels(scores(), labels, generator)
+
+
+def negative_sampler(name: str, n_classes: int) -> RandomNegatives | HardNegatives:
+    """The strategy the estimator's ``negatives`` parameter names."""
+    if name == "random":
+        return RandomNegatives(n_classes)
+    if name == "hard":
+        return HardNegatives()
+    raise ValueError(f"Unknown negatives strategy {name!r}; use 'hard' or 'random'.")

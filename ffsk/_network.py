@@ -1,28 +1,37 @@
-"""The Forward-Forward network in plain PyTorch: layers, goodness, local losses
-and the local training step.
+"""The Forward-Forward network in plain PyTorch: its layers and its forward
+pass, written once.
 
-Nothing here knows about scikit-learn. The estimator in ``_classifier.py``
-builds a :class:`FFNetwork`, feeds it tensors and reads tensors back.
+Every computation that runs an input through the network lives here and is
+used by the trainer (``_local_trainer.py``), the read-out trainer
+(``_readout_trainer.py``), inference (``_inference.py``) and the displays:
 
-Shapes used throughout: ``n`` rows, ``d`` feature columns (the part of the
-input that is not the label), ``k`` classes, ``h`` units of a layer.
+* :func:`first_layer_base` — the first layer's length normalisation and its
+  feature product, shared by every label of a row;
+* :func:`first_layer_activity` — that product plus the embedded label's
+  column, then ReLU (one label per row, every label, or the neutral label);
+* :func:`hidden_forward` — a deeper layer: normalise, product, ReLU;
+* :func:`summed_goodness` and :func:`neutral_activities` — the two read-outs'
+  passes built from the three above.
+
+Nothing here knows about scikit-learn. Shapes used throughout: ``n`` rows,
+``d`` feature columns (the part of the input that is not the label), ``k``
+classes, ``h`` units of a layer.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-
-from ._negatives import hard_wrong_labels
 
 #: Added to a row's length before dividing by it, so that an all-zero row
 #: normalises to zero instead of NaN.
 NORM_EPS = 1e-6
+
+Product = Callable[..., torch.Tensor]
 
 
 def normalise_rows(x: torch.Tensor) -> torch.Tensor:
@@ -35,84 +44,7 @@ def goodness(activity: torch.Tensor) -> torch.Tensor:
     return activity.square().mean(dim=-1)
 
 
-def _mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
-    """The mean of ``values``, each first multiplied by its row's weight."""
-    return values.mean() if weights is None else (values * weights).mean()
-
-
-def threshold_loss(
-    g_pos: torch.Tensor,
-    g_neg: torch.Tensor,
-    *,
-    threshold: float,
-    alpha: float,
-    weights: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Hinton's loss: push positive goodness above and negative goodness below
-    ``threshold``; ``softplus(threshold - g_pos) + softplus(g_neg - threshold)``
-    averaged over rows (each row's loss times its weight in ``weights``, if
-    given). ``alpha`` is unused (kept for a common signature)."""
-    del alpha
-    return _mean(F.softplus(threshold - g_pos) + F.softplus(g_neg - threshold), weights)
-
-
-def symba_loss(
-    g_pos: torch.Tensor,
-    g_neg: torch.Tensor,
-    *,
-    threshold: float,
-    alpha: float,
-    weights: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """SymBa loss (Lee & Song, 2023): ``softplus(-alpha * (g_pos - g_neg))``
-    averaged over rows. It only asks positive goodness to exceed the negative
-    goodness of the same row, so no layer first has to learn to hit an
-    absolute threshold. ``threshold`` is unused (kept for a common signature)."""
-    del threshold
-    return _mean(F.softplus(-alpha * (g_pos - g_neg)), weights)
-
-
-LOSSES = {"threshold": threshold_loss, "symba": symba_loss}
-
-
-def threshold_loss_grads(
-    g_pos: torch.Tensor,
-    g_neg: torch.Tensor,
-    *,
-    threshold: float,
-    alpha: float,
-    weights: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:func:`threshold_loss` and its derivatives with respect to ``g_pos``
-    and ``g_neg`` (in closed form, so the training step needs no autograd)."""
-    n = g_pos.shape[0]
-    loss = threshold_loss(g_pos, g_neg, threshold=threshold, alpha=alpha, weights=weights)
-    scale = 1.0 / n if weights is None else weights / n
-    return loss, torch.sigmoid(threshold - g_pos) * -scale, torch.sigmoid(g_neg - threshold) * scale
-
-
-def symba_loss_grads(
-    g_pos: torch.Tensor,
-    g_neg: torch.Tensor,
-    *,
-    threshold: float,
-    alpha: float,
-    weights: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:func:`symba_loss` and its derivatives with respect to ``g_pos`` and
-    ``g_neg``."""
-    margin = -alpha * (g_pos - g_neg)
-    loss = _mean(F.softplus(margin), weights)
-    weight = torch.sigmoid(margin) * (alpha / g_pos.shape[0])
-    if weights is not None:
-        weight = weight * weights
-    return loss, -weight, weight
-
-
-LOSS_GRADS = {"threshold": threshold_loss_grads, "symba": symba_loss_grads}
-
-
-def matmul_in(dtype: torch.dtype | None) -> Callable[..., torch.Tensor]:
+def matmul_in(dtype: torch.dtype | None) -> Product:
     """A function ``product(a, b, out=None)`` computing ``a @ b`` with both
     operands cast to ``dtype`` (None: float32 as they are) and returning the
     result as float32 (written into ``out`` when given)."""
@@ -126,6 +58,77 @@ def matmul_in(dtype: torch.dtype | None) -> Callable[..., torch.Tensor]:
     return product
 
 
+# ------------------------------------------------------------ forward pass
+def input_inv_length(
+    features: torch.Tensor, label_values: torch.Tensor, *, label_slots: int = 1
+) -> torch.Tensor:
+    """``1 / |v|`` for each embedded row ``v = [features, label part]``: a
+    one-hot label (``label_slots=1``) adds ``label_value**2`` to ``|v|**2``,
+    the neutral label (``label_value / k`` in each of ``label_slots=k`` slots)
+    adds ``label_value**2 / k``. The first layer's length normalisation."""
+    label_square = label_values.square()
+    if label_slots != 1:
+        label_square = label_square / label_slots
+    return 1.0 / ((features.square().sum(dim=1) + label_square).sqrt() + NORM_EPS)
+
+
+def first_layer_base(
+    features: torch.Tensor,
+    label_values: torch.Tensor,
+    feature_weight_t: torch.Tensor,
+    product: Product,
+    *,
+    label_slots: int = 1,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The first layer's normalised feature product. Returns ``(scaled,
+    inv_length, base)``: ``features / |v|``, ``1 / |v|`` (see
+    :func:`input_inv_length`) and ``base = W_f (features / |v|)`` (``(n, h0)``),
+    which every label of the row shares."""
+    inv_length = input_inv_length(features, label_values, label_slots=label_slots)
+    scaled = features * inv_length[:, None]
+    return scaled, inv_length, product(scaled, feature_weight_t)
+
+
+def first_layer_activity(
+    base: torch.Tensor, label_coef: torch.Tensor, label_rows: torch.Tensor, bias: torch.Tensor
+) -> torch.Tensor:
+    """``relu(base + label_coef * label_rows + bias)`` with broadcasting: the
+    first layer's activity once the embedded label's column of the weight
+    (``label_rows``, rows of ``W_label^T``) scaled by ``label_coef``
+    (``label_value / |v|``) is added to the shared ``base``.
+
+    Shapes: one label per row, ``base (n, h)``, ``label_coef (n,)``,
+    ``label_rows (n, h)``; every label, ``base (n, 1, h)``, ``label_coef
+    (n, 1)``, ``label_rows (k, h)``; the neutral label, ``label_rows (h,)``.
+    """
+    return torch.relu_((base + label_coef[..., None] * label_rows).add_(bias))
+
+
+def hidden_forward(
+    previous: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor, product: Product
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A deeper layer: only the direction of the previous layer's activity
+    passes on. Returns ``(normalised input, relu(normalised @ weight_t + bias))``."""
+    normalised = normalise_rows(previous)
+    return normalised, torch.relu_(product(normalised, weight_t).add_(bias))
+
+
+class NetworkWeights(NamedTuple):
+    """The tensors a forward pass reads, transposed for row-major products.
+
+    ``feature_weight_t`` ``(d, h0)``, ``label_rows`` (``W_label^T``,
+    ``(k, h0)``), ``first_bias`` ``(h0,)``, ``hidden``: pairs of weight
+    ``(h_in, h_out)`` and bias, ``widths``: each layer's true width (tensors
+    may carry zero padding, see ``_inference.py``).
+    """
+
+    feature_weight_t: torch.Tensor
+    label_rows: torch.Tensor
+    first_bias: torch.Tensor
+    hidden: Sequence[tuple[torch.Tensor, torch.Tensor]]
+    widths: Sequence[int]
+
+
 def goodness_layer_weights(n_layers: int, skip_first: bool) -> list[float]:
     """Which layers' goodness counts in a label's score (1.0) and which not
     (0.0). Hinton (2022) found scores better without the first hidden layer
@@ -136,71 +139,74 @@ def goodness_layer_weights(n_layers: int, skip_first: bool) -> list[float]:
 def summed_goodness(
     base: torch.Tensor,
     label_coef: torch.Tensor,
-    label_rows: torch.Tensor,
-    first_bias: torch.Tensor,
-    hidden: Sequence[tuple[torch.Tensor, torch.Tensor]],
-    widths: Sequence[int],
+    weights: NetworkWeights,
     layer_weights: Sequence[float],
-    product: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    product: Product,
 ) -> torch.Tensor:
     """Goodness summed over layers for every label of every row, ``(n, k)``.
 
-    Starts from the first layer's feature product ``base`` (``W_f x / |v|``,
-    shape ``(n, h0)``), shared by all ``k`` labels: the label columns
-    ``label_rows`` (``W_label^T``, ``(k, h0)``) scaled by ``label_coef``
-    (``(n,)``) are broadcast onto it, then the deeper layers (``hidden``: pairs
-    of transposed weight and bias) run on one ``(n * k, h)`` block. ``widths``
-    are the layers' true widths (tensors may carry zero padding), and
-    ``layer_weights`` say which layers count (see
-    :func:`goodness_layer_weights`); ``product`` computes ``a @ b``.
+    Starts from the first layer's shared feature product ``base`` (see
+    :func:`first_layer_base`); the ``k`` label columns are broadcast onto it,
+    then the deeper layers run on one ``(n * k, h)`` block. ``layer_weights``
+    say which layers count (see :func:`goodness_layer_weights`).
     """
-    n, k = base.shape[0], label_rows.shape[0]
-    activity = torch.relu_(
-        (base[:, None, :] + label_coef[:, None, None] * label_rows).add_(first_bias)
-    )
-    activity = activity.reshape(n * k, -1)
+    n, k = base.shape[0], weights.label_rows.shape[0]
+    activity = first_layer_activity(
+        base[:, None, :], label_coef[:, None], weights.label_rows, weights.first_bias
+    ).reshape(n * k, -1)
+    widths = weights.widths
     total = activity.square().sum(dim=1) * (layer_weights[0] / widths[0])
     for (weight_t, bias), width, layer_weight in zip(
-        hidden, widths[1:], layer_weights[1:], strict=True
+        weights.hidden, widths[1:], layer_weights[1:], strict=True
     ):
-        activity = torch.relu_(product(normalise_rows(activity), weight_t).add_(bias))
+        _, activity = hidden_forward(activity, weight_t, bias, product)
         total += activity.square().sum(dim=1) * (layer_weight / width)
     return total.view(n, k)
 
 
-#: Momentum of the running mean of each unit's activity (Hinton's code: 0.9).
-PEER_MOMENTUM = 0.9
+def neutral_activities(
+    features: torch.Tensor,
+    label_values: torch.Tensor,
+    weights: NetworkWeights,
+    product: Product,
+    feature_product: torch.Tensor | None = None,
+) -> list[torch.Tensor]:
+    """Each layer's activity for rows embedded with the neutral label
+    (``label_value / k`` in each of the ``k`` label slots), the input of the
+    softmax read-out. ``feature_product`` may pass in ``features @ W_f^T``
+    when the caller has it already."""
+    k = weights.label_rows.shape[0]
+    if feature_product is None:
+        _, inv_length, base = first_layer_base(
+            features, label_values, weights.feature_weight_t, product, label_slots=k
+        )
+    else:
+        inv_length = input_inv_length(features, label_values, label_slots=k)
+        base = feature_product * inv_length[:, None]
+    label_coef = label_values * inv_length / k
+    activity = first_layer_activity(
+        base, label_coef, weights.label_rows.sum(dim=0), weights.first_bias
+    )
+    activities = [activity]
+    for weight_t, bias in weights.hidden:
+        _, activity = hidden_forward(activity, weight_t, bias, product)
+        activities.append(activity)
+    return activities
 
 
-def peer_normalization_grad(
-    pos_activity: torch.Tensor, running_mean: torch.Tensor, strength: float
-) -> torch.Tensor:
-    """Peer normalisation (Hinton, 2022): keep every unit about as active as its
-    peers, so that none dies or dominates.
-
-    Updates ``running_mean`` (per unit, over positive rows) in place to
-    ``m * running + (1 - m) * batch_mean`` and returns the gradient, with
-    respect to the positive rows' pre-activations, of
-    ``strength * sum_j (running_j - mean(running))**2`` (zero where the ReLU is
-    off; the deviations sum to zero, so the mean term adds nothing).
-    """
-    running_mean.mul_(PEER_MOMENTUM).add_(pos_activity.mean(dim=0), alpha=1 - PEER_MOMENTUM)
-    deviation = running_mean - running_mean.mean()
-    scale = 2.0 * strength * (1 - PEER_MOMENTUM) / pos_activity.shape[0]
-    return (pos_activity > 0) * (scale * deviation)
+def readout_layer_indices(n_layers: int) -> tuple[int, ...]:
+    """Layers whose activities feed the softmax read-out: all but the first
+    when there are several (as in Hinton, 2022), else the only one."""
+    return tuple(range(1, n_layers)) if n_layers > 1 else (0,)
 
 
-def learning_rate_factor(schedule: str, epoch: int, epochs: int) -> float:
-    """Multiplier of the learning rate in ``epoch`` (0-based) of ``epochs``.
-
-    ``"constant"``: 1. ``"linear_decay"`` (Hinton's schedule): 1 for the first
-    half, then decreasing linearly to ``2 / epochs`` in the last epoch.
-    """
-    if schedule == "constant":
-        return 1.0
-    return min(1.0, 2.0 * (epochs - epoch) / epochs)
+def readout_inputs(activities: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The read-out's input: the normalised activities of its layers, side by side."""
+    indices = readout_layer_indices(len(activities))
+    return torch.cat([normalise_rows(activities[i]) for i in indices], dim=1)
 
 
+# ------------------------------------------------------------------ modules
 def _parameter(
     shape: tuple[int, ...],
     fan_in: int,
@@ -212,7 +218,7 @@ def _parameter(
     or left uninitialised when ``generator`` is None (to be loaded).
 
     Parameters do not require grad: training computes gradients in closed
-    form (see :class:`LocalTrainer`), never through autograd.
+    form (see ``_local_trainer.py``), never through autograd.
     """
     tensor = torch.empty(shape, device=device)
     if generator is not None:
@@ -236,8 +242,7 @@ class FFHiddenLayer(nn.Module):
         self.bias = _parameter((out_features,), in_features, generator, device)
 
     def forward(self, previous: torch.Tensor) -> torch.Tensor:
-        # Only the direction of the previous layer's activity passes on.
-        return F.relu(F.linear(normalise_rows(previous), self.weight, self.bias))
+        return hidden_forward(previous, self.weight.T, self.bias, torch.mm)[1]
 
 
 class FFInputLayer(nn.Module):
@@ -264,32 +269,6 @@ class FFInputLayer(nn.Module):
         self.label_weight = _parameter((out_features, n_classes), fan_in, generator, device)
         self.bias = _parameter((out_features,), fan_in, generator, device)
 
-    def shared_terms(
-        self, features: torch.Tensor, label_values: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(W_f f / |v|, label_value / |v|)`` for each row, where
-        ``|v|`` is the length of the whole embedded row (the same for every
-        label, since a one-hot label adds ``label_value**2`` to it)."""
-        sq_length = features.square().sum(dim=1) + label_values.square()
-        inv_length = 1.0 / (sq_length.sqrt() + NORM_EPS)
-        base = (features @ self.feature_weight.T) * inv_length[:, None]
-        return base, label_values * inv_length
-
-    def forward_labels(
-        self, base: torch.Tensor, label_coef: torch.Tensor, labels: torch.Tensor
-    ) -> torch.Tensor:
-        """Activities for one label per row of ``base`` (``labels`` may hold
-        several stacked label vectors: its length is a multiple of ``n``)."""
-        repeats = labels.shape[0] // base.shape[0]
-        label_term = self.label_weight.T[labels] * label_coef.repeat(repeats)[:, None]
-        return F.relu(base.repeat(repeats, 1) + label_term + self.bias)
-
-
-def readout_layer_indices(n_layers: int) -> tuple[int, ...]:
-    """Layers whose activities feed the softmax read-out: all but the first
-    when there are several (as in Hinton, 2022), else the only one."""
-    return tuple(range(1, n_layers)) if n_layers > 1 else (0,)
-
 
 class FFReadout(nn.Module):
     """Linear softmax classifier on the normalised activities of the layers
@@ -310,6 +289,11 @@ class FFNetwork(nn.Module):
     With a ``generator`` the weights are initialised from it (on the
     generator's device); without one they are left uninitialised on
     ``device``, ready for ``load_state_dict``.
+
+    Calling the network, ``network(features, label_values, labels)``, returns
+    the activity of every layer for rows with ``labels`` embedded (see
+    :meth:`forward`). A fitted estimator's ``label_embedding_.split(X)`` turns
+    raw rows into ``(features, label_values)``.
     """
 
     def __init__(
@@ -342,251 +326,47 @@ class FFNetwork(nn.Module):
         """All layers, input layer first."""
         return [self.input_layer, *self.hidden_layers]
 
+    def weights(self) -> NetworkWeights:
+        """The live weights in the layout the forward-pass functions read."""
+        first = self.input_layer
+        return NetworkWeights(
+            first.feature_weight.T,
+            first.label_weight.T,
+            first.bias,
+            [(layer.weight.T, layer.bias) for layer in self.hidden_layers],
+            [layer.bias.shape[0] for layer in self.layers],
+        )
+
     @torch.no_grad()
+    def forward(
+        self,
+        features: torch.Tensor,
+        label_values: torch.Tensor,
+        labels: torch.Tensor | None = None,
+    ) -> list[torch.Tensor]:
+        """The activity of every layer, ``[(n, h0), (n, h1), ...]``, for rows
+        with ``labels`` (``(n,)`` class indices) embedded, or with the neutral
+        label (``1/k`` of the label value in every slot) when ``labels`` is
+        None. Float32 products; for inspection (e.g.
+        :class:`ffsk.GoodnessDisplay`), not the hot paths."""
+        weights = self.weights()
+        if labels is None:
+            return neutral_activities(features, label_values, weights, torch.mm)
+        _, inv_length, base = first_layer_base(
+            features, label_values, weights.feature_weight_t, torch.mm
+        )
+        activity = first_layer_activity(
+            base, label_values * inv_length, weights.label_rows[labels], weights.first_bias
+        )
+        activities = [activity]
+        for weight_t, bias in weights.hidden:
+            _, activity = hidden_forward(activity, weight_t, bias, torch.mm)
+            activities.append(activity)
+        return activities
+
     def layer_goodness(
         self, features: torch.Tensor, label_values: torch.Tensor, labels: torch.Tensor
     ) -> torch.Tensor:
         """Goodness ``(n, n_layers)`` of each row with its label in ``labels``
-        embedded, layer by layer (float32 products; for inspection, e.g.
-        :class:`ffsk.GoodnessDisplay`, not for the hot paths)."""
-        base, label_coef = self.input_layer.shared_terms(features, label_values)
-        activity = self.input_layer.forward_labels(base, label_coef, labels)
-        per_layer = [goodness(activity)]
-        for layer in self.hidden_layers:
-            activity = layer(activity)  # the layer normalises its input
-            per_layer.append(goodness(activity))
-        return torch.stack(per_layer, dim=1)
-
-
-class LocalTrainer:
-    """Trains every layer of an :class:`FFNetwork` by its own local loss.
-
-    Each layer has its own Adam optimizer, and the positive and negative rows
-    of a mini-batch go through each layer in one stacked pass. A layer's input
-    is a constant to it (the previous layer's activity, computed before that
-    layer's update), so no gradient crosses a layer boundary and the only
-    gradient a layer needs is that of its own weights. Those gradients are
-    computed in closed form into buffers allocated once: with ``a = relu(z)``
-    and goodness ``g = mean(a**2)``, ``dL/dz = (2 / h) * a * dL/dg`` (``a`` is
-    already zero where the ReLU is off), and the weight gradient is one
-    product ``(dL/dz)^T @ input``. This is exactly what autograd would compute
-    (a test checks it), without the autograd graph, the input-gradient product
-    or a fresh gradient allocation per step.
-
-    ``compute_dtype=torch.bfloat16`` runs the matrix products in bfloat16
-    (weights, gradients and optimiser state stay float32); ``compile=True``
-    fuses the element-wise work of each layer's loss with ``torch.compile``.
-    """
-
-    def __init__(
-        self,
-        network: FFNetwork,
-        *,
-        learning_rate: float,
-        loss: str,
-        threshold: float,
-        alpha: float,
-        compute_dtype: torch.dtype | None = None,
-        compile: bool = False,
-        weight_decay: float = 0.0,
-        skip_first_goodness: bool = False,
-        peer_normalization: float = 0.0,
-        readout_trainer=None,
-    ):
-        self.network = network
-        #: Trains the network's softmax read-out (if any) in the same step,
-        #: before any layer's update, sharing the first layer's product.
-        self.readout_trainer = readout_trainer
-        self.peer_normalization = peer_normalization
-        self._running_means = [torch.zeros_like(layer.bias) for layer in network.layers]
-        self.product = matmul_in(compute_dtype)
-        self.learning_rate = learning_rate
-        self._score_weights = goodness_layer_weights(len(network.layers), skip_first_goodness)
-        self._activity_grad = _activity_grad_fn(LOSS_GRADS[loss], threshold, alpha)
-        if compile:
-            self._activity_grad = torch.compile(self._activity_grad, dynamic=True)
-        for layer in network.layers:
-            for param in layer.parameters():
-                param.grad = torch.zeros_like(param)
-        self.optimizers = [
-            adam(list(layer.parameters()), learning_rate, weight_decay) for layer in network.layers
-        ]
-        first = network.input_layer
-        self._label_eye = torch.eye(
-            network.n_classes, dtype=first.bias.dtype, device=first.bias.device
-        )
-
-    def _local_grad(
-        self, index: int, activity: torch.Tensor, weights: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Layer ``index``'s local loss (rows weighted by ``weights``) and its
-        gradient w.r.t. the pre-activation, peer normalisation included."""
-        loss, grad_pre = self._activity_grad(activity, weights)
-        if self.peer_normalization > 0:
-            n_pos = activity.shape[0] // 2
-            grad_pre[:n_pos] += peer_normalization_grad(
-                activity[:n_pos], self._running_means[index], self.peer_normalization
-            )
-        return loss, grad_pre
-
-    def _step_input_layer(
-        self, features, label_values, pos_labels, neg_labels, generator, weights
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        layer = self.network.input_layer
-        inv_length = 1.0 / (
-            (features.square().sum(dim=1) + label_values.square()).sqrt() + NORM_EPS
-        )
-        scaled = features * inv_length[:, None]
-        base = self.product(scaled, layer.feature_weight.T)
-        if self.readout_trainer is not None:  # base / inv_length = features @ W_f^T
-            self.readout_trainer.step(
-                features, label_values, pos_labels, base / inv_length[:, None], weights
-            )
-        if neg_labels is None:
-            scores = self._label_scores(base, label_values * inv_length)
-            neg_labels = hard_wrong_labels(scores, pos_labels, generator)
-        labels = torch.cat([pos_labels, neg_labels])
-        label_coef = (label_values * inv_length).repeat(2)
-        pre = base.repeat(2, 1).addcmul_(label_coef[:, None], layer.label_weight.T[labels])
-        activity = torch.relu_(pre.add_(layer.bias))
-        loss, grad_pre = self._local_grad(0, activity, weights)
-        n = features.shape[0]
-        # The feature product was shared by the positive and negative rows.
-        self.product((grad_pre[:n] + grad_pre[n:]).T, scaled, out=layer.feature_weight.grad)
-        # One-hot product rather than index_add: deterministic on CUDA too.
-        torch.mm(
-            (grad_pre * label_coef[:, None]).T, self._label_eye[labels], out=layer.label_weight.grad
-        )
-        torch.sum(grad_pre, dim=0, out=layer.bias.grad)
-        self.optimizers[0].step()
-        return loss, activity
-
-    def _step_hidden_layer(self, index, previous, weights) -> tuple[torch.Tensor, torch.Tensor]:
-        layer = self.network.hidden_layers[index]
-        normalised = normalise_rows(previous)
-        activity = torch.relu_(self.product(normalised, layer.weight.T).add_(layer.bias))
-        loss, grad_pre = self._local_grad(index + 1, activity, weights)
-        self.product(grad_pre.T, normalised, out=layer.weight.grad)
-        torch.sum(grad_pre, dim=0, out=layer.bias.grad)
-        self.optimizers[index + 1].step()
-        return loss, activity
-
-    def _label_scores(self, base: torch.Tensor, label_coef: torch.Tensor) -> torch.Tensor:
-        """Scores ``(n, k)`` of every label of the batch's rows with the current
-        weights, from the first layer's shared feature product ``base``."""
-        network = self.network
-        first = network.input_layer
-        return summed_goodness(
-            base,
-            label_coef,
-            first.label_weight.T,
-            first.bias,
-            [(layer.weight.T, layer.bias) for layer in network.hidden_layers],
-            [layer.bias.shape[0] for layer in network.layers],
-            self._score_weights,
-            self.product,
-        )
-
-    def state_dict(self) -> dict:
-        """What continuing a fit needs besides the weights: every optimiser's
-        moments and the peer-normalisation running means (not copied)."""
-        state = {
-            "optimizers": [optimizer.state_dict() for optimizer in self.optimizers],
-            "running_means": list(self._running_means),
-        }
-        if self.readout_trainer is not None:
-            state["readout_optimizer"] = self.readout_trainer.optimizer.state_dict()
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        """Continue from a :meth:`state_dict` (copied, so the trainer never
-        changes ``state``). This trainer keeps its own learning rate and
-        weight decay; only the optimisers' moments and step counts are taken."""
-        for optimizer, saved in zip(self.optimizers, state["optimizers"], strict=True):
-            load_optimizer_moments(optimizer, saved)
-        for mean, saved in zip(self._running_means, state["running_means"], strict=True):
-            mean.copy_(saved)
-        if self.readout_trainer is not None and "readout_optimizer" in state:
-            load_optimizer_moments(self.readout_trainer.optimizer, state["readout_optimizer"])
-
-    def set_learning_rate_factor(self, factor: float) -> None:
-        """Scale every layer's learning rate to ``factor`` times the initial one."""
-        for optimizer in self.optimizers:
-            for group in optimizer.param_groups:
-                group["lr"] = self.learning_rate * factor
-        if self.readout_trainer is not None:
-            self.readout_trainer.set_learning_rate_factor(factor)
-
-    @torch.no_grad()
-    def step(
-        self,
-        features: torch.Tensor,
-        label_values: torch.Tensor,
-        pos_labels: torch.Tensor,
-        neg_labels: torch.Tensor | None,
-        generator: torch.Generator | None = None,
-        row_weights: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """One optimisation step of every layer on one mini-batch.
-
-        ``row_weights`` (``(n,)``, optional) multiply each row's local loss
-        (``sample_weight``); None weighs every row 1.
-
-        With ``neg_labels=None`` the negatives are hard ones, drawn with
-        ``generator`` from the current network's scores of the batch (see
-        :func:`ffsk._negatives.hard_wrong_labels`).
-
-        Returns the local loss of each layer as a tensor of shape
-        ``(n_layers,)`` on the network's device (no host synchronisation).
-        """
-        loss, activity = self._step_input_layer(
-            features, label_values, pos_labels, neg_labels, generator, row_weights
-        )
-        losses = [loss]
-        for index in range(len(self.network.hidden_layers)):
-            loss, activity = self._step_hidden_layer(index, activity, row_weights)
-            losses.append(loss)
-        return torch.stack(losses)
-
-
-def _activity_grad_fn(loss_grads, threshold: float, alpha: float):
-    """A function of a layer's activity returning its local loss and the
-    loss's gradient with respect to the layer's pre-activation."""
-
-    def activity_grad(
-        activity: torch.Tensor, weights: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        n_pos = activity.shape[0] // 2
-        g = goodness(activity)
-        loss, d_pos, d_neg = loss_grads(
-            g[:n_pos], g[n_pos:], threshold=threshold, alpha=alpha, weights=weights
-        )
-        d_goodness = torch.cat([d_pos, d_neg]) * (2.0 / activity.shape[1])
-        return loss, activity * d_goodness[:, None]
-
-    return activity_grad
-
-
-def adam(params: list[nn.Parameter], learning_rate: float, weight_decay: float) -> torch.optim.Adam:
-    # The fused kernel updates all of a layer's tensors in one pass over
-    # memory, which matters at small batch sizes where the update costs about
-    # as much as the layer's matrix products. Older torch builds have no fused
-    # CPU kernel: fall back to the default implementation there.
-    try:
-        return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, ValueError):
-        return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay)
-
-
-def load_optimizer_moments(optimizer: torch.optim.Optimizer, saved: dict) -> None:
-    """Load ``saved``'s per-parameter state (Adam's moments and step counts)
-    into ``optimizer``, keeping ``optimizer``'s own hyper-parameters."""
-    hyper_parameters = [
-        {key: value for key, value in group.items() if key != "params"}
-        for group in optimizer.param_groups
-    ]
-    # load_state_dict keeps tensors that already sit on the right device and
-    # dtype, so copy first: the saved state must survive this training.
-    optimizer.load_state_dict(copy.deepcopy(saved))
-    for group, values in zip(optimizer.param_groups, hyper_parameters, strict=True):
-        group.update(values)
+        embedded, layer by layer."""
+        return torch.stack([goodness(a) for a in self(features, label_values, labels)], dim=1)

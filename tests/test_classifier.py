@@ -343,3 +343,48 @@ def test_peer_normalization_through_the_estimator(blobs):
     peer = ForwardForwardClassifier(**FAST, peer_normalization=0.03).fit(X, y)
     assert peer.score(X, y) > 0.9
     assert not np.array_equal(plain.predict_proba(X), peer.predict_proba(X))
+
+
+PARAMS = dict(hidden_layer_sizes=(16, 8), epochs=3, batch_size=10, random_state=0, device="cpu")
+
+def test_bfloat16_products_train_and_predict_close_to_float32(blobs):
+    X, y = blobs
+    full = ForwardForwardClassifier(**{**PARAMS, "epochs": 20, "precision": "float32"}).fit(X, y)
+    assert full.precision_ == "float32"
+    half = ForwardForwardClassifier(**{**PARAMS, "epochs": 20, "precision": "bfloat16"}).fit(X, y)
+    assert half.score(X, y) > 0.9
+    assert np.mean(half.predict(X) == full.predict(X)) > 0.9
+    assert all(p.dtype == torch.float32 for p in half.network_.parameters())
+    # same weights, bfloat16 products: scores differ only by rounding
+    assert half.precision_ == "bfloat16"
+    half_scores = half._label_scores(X)
+    half.precision_ = "float32"
+    np.testing.assert_allclose(half_scores, half._label_scores(X), rtol=0.05, atol=0.02)
+
+
+def test_compiled_training_step_matches_the_eager_one(blobs):
+    X, y = blobs
+    eager = ForwardForwardClassifier(**PARAMS).fit(X, y)
+    compiled = ForwardForwardClassifier(**{**PARAMS, "compile": True}).fit(X, y)
+    np.testing.assert_allclose(compiled.loss_curve_, eager.loss_curve_, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        compiled.predict_proba(X), eager.predict_proba(X), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_softmax_readout_leaves_the_ff_layers_exactly_as_without_it(blobs):
+    X, y = blobs
+    goodness = ForwardForwardClassifier(**FAST).fit(X, y)
+    softmax = ForwardForwardClassifier(**FAST, readout="softmax").fit(X, y)
+    for name, param in goodness.network_.state_dict().items():
+        assert torch.equal(param, softmax.network_.state_dict()[name]), name
+    assert softmax.score(X, y) > 0.9
+    logits = softmax.decision_function(X)
+    assert logits.shape == (len(X), 3)
+    np.testing.assert_allclose(
+        softmax.predict_proba(X),
+        torch.softmax(torch.as_tensor(logits), dim=1).numpy(),
+        rtol=1e-6,
+    )
+    restored = pickle.loads(pickle.dumps(softmax))
+    np.testing.assert_array_equal(restored.predict_proba(X), softmax.predict_proba(X))

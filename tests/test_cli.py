@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from ffsk._cli import main
-from ffsk._datasets import load_keras_npz
+from ffsk._datasets import load_digits_split, load_keras_npz
 
-MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
 
 
 def _write_keras_npz(path, n_train=300, n_test=100, seed=0):
@@ -76,6 +77,109 @@ def test_python_dash_m_runs_the_demo():
     )
     assert result.returncode == 0, result.stderr
     assert "Test accuracy:" in result.stdout
+
+
+def _run_python(code):
+    """Run ``code`` in a fresh interpreter from the repository root; return its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"]])
+def test_help_does_not_import_torch(argv):
+    code = (
+        "import sys\n"
+        "from ffsk._cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('torch imported:', 'torch' in sys.modules)\n"
+    )
+    out = _run_python(code)
+    assert "usage: ffsk" in out
+    assert "torch imported: False" in out
+
+
+def test_help_is_plain_text_and_states_the_demo_cost(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    top = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    demo = " ".join(capsys.readouterr().out.split())  # undo argparse's line wrapping
+    assert "``" not in top and "``" not in demo
+    assert "Forward-Forward" in top and "demo" in top
+    # What the default run costs: the estimator's defaults on the digits split.
+    assert "100 epochs" in demo and "(500, 500)" in demo
+    X_train, X_test, _, _ = load_digits_split()
+    assert f"{len(X_train):,} training and {len(X_test)} test rows" in demo
+    assert "--epochs N" in demo
+
+
+def test_python_dash_m_help_exits_cleanly():
+    result = subprocess.run(
+        [sys.executable, "-m", "ffsk", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: ffsk" in result.stdout and "``" not in result.stdout
+
+
+def test_importing_the_package_is_lazy_and_exports_the_public_names():
+    code = (
+        "import sys\n"
+        "import ffsk\n"
+        "print('torch after import:', 'torch' in sys.modules)\n"
+        "assert set(ffsk.__all__) <= set(dir(ffsk)), sorted(set(ffsk.__all__) - set(dir(ffsk)))\n"
+        "assert 'LabelEmbedding' not in ffsk.__all__ and not hasattr(ffsk, 'LabelEmbedding')\n"
+        "from ffsk import ForwardForwardClassifier, load, save\n"
+        "assert ForwardForwardClassifier.__name__ == 'ForwardForwardClassifier'\n"
+        "for name in ffsk.__all__:\n"
+        "    getattr(ffsk, name)\n"
+        "print('all names resolve')\n"
+    )
+    out = _run_python(code)
+    assert "torch after import: False" in out
+    assert "all names resolve" in out
+
+
+def test_demo_rejects_a_text_file_clearly(tmp_path, capsys):
+    path = tmp_path / "README.md"
+    path.write_text("# A project\n\nSome text, not an archive.\n")
+    assert main(["demo", "--data", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a Keras-format .npz" in err
+    assert "allow_pickle" not in err and "Traceback" not in err
+
+
+def test_demo_rejects_a_npy_file_clearly(tmp_path, capsys):
+    path = tmp_path / "images.npy"
+    np.save(path, np.zeros((3, 28, 28), dtype=np.uint8))
+    assert main(["demo", "--data", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a Keras-format .npz" in err and "(3, 28, 28)" in err
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 a damaged zip archive"])
+def test_keras_loader_rejects_empty_and_damaged_files(tmp_path, content):
+    path = tmp_path / "data.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="is not a Keras-format .npz"):
+        load_keras_npz(path)
 
 
 @pytest.mark.skipif(not MNIST.is_file(), reason="MNIST is not at ../shared/data/mnist.npz")

@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from ffsk._devices import resolve_device
+from joblib import Parallel, delayed
+
+from ffsk._devices import compute_dtype, matmul_precision, resolve_device
 
 
 def test_auto_picks_cuda_only_when_available(monkeypatch):
@@ -41,3 +43,53 @@ def test_cuda_without_cuda_raises_or_falls_back(monkeypatch):
 def test_unknown_devices_are_refused(bad):
     with pytest.raises(ValueError, match="device="):
         resolve_device(bad)
+
+
+def _torch_threads_in_worker():
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_torch_follows_joblib_worker_thread_limits():
+    """Under n_jobs=2, loky tells each worker to use cpu_count // 2 threads,
+    so GridSearchCV(n_jobs=...) does not oversubscribe the cores."""
+    import os
+
+    threads = Parallel(n_jobs=2, backend="loky")(
+        delayed(_torch_threads_in_worker)() for _ in range(2)
+    )
+    limit = max(1, (os.cpu_count() or 1) // 2)
+    assert all(t <= limit for t in threads), threads
+
+
+def test_tf32_is_allowed_only_inside_ffsk_calls_on_cuda():
+    flag = torch.backends.cuda.matmul
+    before = flag.allow_tf32
+    flag.allow_tf32 = False
+    try:
+        with matmul_precision(torch.device("cuda")):
+            assert flag.allow_tf32
+        assert flag.allow_tf32 is False
+        with matmul_precision(torch.device("cpu")):
+            assert flag.allow_tf32 is False
+    finally:
+        flag.allow_tf32 = before
+
+
+def test_auto_precision_is_bfloat16_only_on_cpus_with_bfloat16_units(monkeypatch):
+    import ffsk._devices as devices
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(devices, "_cpu_has_bfloat16_units", lambda: True)
+    assert devices.resolve_precision("auto", cpu) == "bfloat16"
+    assert devices.resolve_precision("auto", cuda) == "float32"
+    assert devices.resolve_precision("float32", cpu) == "float32"
+    monkeypatch.setattr(devices, "_cpu_has_bfloat16_units", lambda: False)
+    assert devices.resolve_precision("auto", cpu) == "float32"
+    assert devices.resolve_precision("bfloat16", cpu) == "bfloat16"
+
+
+def test_compute_dtype_follows_the_resolved_precision():
+    assert compute_dtype("bfloat16") is torch.bfloat16
+    assert compute_dtype("float32") is None

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ffsk import ForwardForwardClassifier
-from ffsk._network import LOSS_GRADS, LOSSES
+from ffsk._losses import LOSS_GRADS, LOSSES
 
 SMALL = dict(hidden_layer_sizes=(16, 8), epochs=15, random_state=0, device="cpu")
 
@@ -14,9 +14,9 @@ SMALL = dict(hidden_layer_sizes=(16, 8), epochs=15, random_state=0, device="cpu"
 def test_weighted_loss_gradients_match_autograd(loss):
     g = torch.rand(2, 6, dtype=torch.float64, requires_grad=True)
     weights = torch.tensor([0.0, 1.0, 2.0, 0.5, 3.0, 1.0], dtype=torch.float64)
-    value = LOSSES[loss](g[0], g[1], threshold=0.4, alpha=3.0, weights=weights)
+    value = LOSSES[loss](g[0], g[1], threshold=0.4, sharpness=3.0, weights=weights)
     value.backward()
-    closed, d_pos, d_neg = LOSS_GRADS[loss](g[0], g[1], threshold=0.4, alpha=3.0, weights=weights)
+    closed, d_pos, d_neg = LOSS_GRADS[loss](g[0], g[1], threshold=0.4, sharpness=3.0, weights=weights)
     torch.testing.assert_close(closed, value)
     torch.testing.assert_close(torch.stack([d_pos, d_neg]), g.grad)
     # Each row's loss is scaled by its weight: a zero weight removes the row.

@@ -29,36 +29,12 @@ def as_float32_tensor(rows, device: torch.device) -> torch.Tensor:
         return torch.as_tensor(np.asarray(rows), dtype=torch.float32, device=device)
 
 
-def check_float32_range(X) -> None:
-    """Refuse values that float32, ffsk's working precision, cannot hold."""
-    values = X.data if sp.issparse(X) else X
-    if values.dtype != np.float64 or values.size == 0:
-        return
-    # max and -min rather than max(abs(X)): no temporary the size of X.
-    largest = max(float(values.max()), -float(values.min()))
-    if largest > float(np.finfo(np.float32).max):
-        raise ValueError(
-            f"Input X contains values too large for float32 (largest magnitude {largest:.3g} "
-            f"> {np.finfo(np.float32).max:.3g}); ffsk computes in float32. Rescale X, e.g. "
-            "with sklearn.preprocessing.StandardScaler."
-        )
-
-
 def fits_on_device(n_bytes: int, device: torch.device) -> bool:
     """Whether ``n_bytes`` of training data should be moved to ``device``."""
     if device.type != "cuda":
         return True
     free_bytes, _ = torch.cuda.mem_get_info(device)
     return n_bytes <= DEVICE_DATA_FRACTION * free_bytes
-
-
-def mean_square_row_length(X) -> float:
-    """Mean over rows of the squared Euclidean row length (dense or sparse)."""
-    if X.shape[0] == 0:
-        return 0.0
-    if sp.issparse(X):
-        return float(X.multiply(X).sum() / X.shape[0])
-    return float(np.einsum("ij,ij->", X, X, dtype=np.float64) / X.shape[0])
 
 
 class TrainingRows:

@@ -1,4 +1,5 @@
-"""Scoring every candidate label of every row with bounded memory.
+"""Inference: every candidate label of every row scored with bounded memory,
+or the softmax read-out's logits from one neutral-label pass.
 
 A row's score for label ``c`` is the goodness summed over layers when ``c``
 is embedded in the row. Because a one-hot label only adds a per-class term to
@@ -17,17 +18,24 @@ and zero bias, so their activity is zero.
 
 from __future__ import annotations
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 
+from ._devices import compute_dtype, matmul_precision
+from ._label_embedding import LabelEmbedding
 from ._network import (
-    NORM_EPS,
     FFNetwork,
+    NetworkWeights,
+    first_layer_base,
     goodness_layer_weights,
     matmul_in,
+    neutral_activities,
+    readout_inputs,
     readout_layer_indices,
     summed_goodness,
 )
-from ._readout import neutral_activities, readout_inputs
+from ._rows import iter_row_tensors
 
 #: Largest number of rows per block.
 BLOCK_ROWS = 256
@@ -97,6 +105,9 @@ class LabelScorer:
         if compute_dtype is not None:  # cast the weights once, not per block
             self.feature_weight_t = self.feature_weight_t.to(compute_dtype)
             self.hidden = [(weight_t.to(compute_dtype), bias) for weight_t, bias in self.hidden]
+        self.weights = NetworkWeights(
+            self.feature_weight_t, self.label_rows, self.first_bias, self.hidden, self.widths
+        )
 
     def _padded_readout(self, weight: torch.Tensor) -> torch.Tensor:
         """The read-out weight, transposed, with zero rows where the padded
@@ -125,29 +136,16 @@ class LabelScorer:
         return out
 
     def _goodness_block(self, block: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-        inv_length = 1.0 / ((block.square().sum(dim=1) + values.square()).sqrt() + NORM_EPS)
-        base = self._product(block, self.feature_weight_t).mul_(inv_length[:, None])
+        weights = self.weights
+        _, inv_length, base = first_layer_base(
+            block, values, weights.feature_weight_t, self._product
+        )
         return summed_goodness(
-            base,
-            values * inv_length,
-            self.label_rows,
-            self.first_bias,
-            self.hidden,
-            self.widths,
-            self.score_weights,
-            self._product,
+            base, values * inv_length, weights, self.score_weights, self._product
         )
 
     def _readout_block(self, block: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-        activities = neutral_activities(
-            block,
-            values,
-            self.feature_weight_t,
-            self.label_rows,
-            self.first_bias,
-            self.hidden,
-            self._product,
-        )
+        activities = neutral_activities(block, values, self.weights, self._product)
         weight_t, bias = self.readout
         return torch.addmm(bias, readout_inputs(activities), weight_t)
 
@@ -162,3 +160,27 @@ class LabelScorer:
         if self.readout is None:
             raise ValueError("This network has no softmax read-out.")
         return self._blockwise(features, label_values, self._readout_block)
+
+
+def predict_scores(
+    network: FFNetwork,
+    embedding: LabelEmbedding,
+    X,
+    precision: str,
+    *,
+    skip_first_goodness: bool = False,
+) -> np.ndarray:
+    """Class scores ``(n, k)`` (float64) of validated rows ``X`` (a float
+    array or a CSR matrix): the goodness summed over layers per label, or the
+    softmax read-out's logits when the network has one."""
+    device = network.input_layer.bias.device
+    scorer = LabelScorer(network, compute_dtype(precision), skip_first_goodness)
+    # Dense rows are converted a few blocks at a time; sparse rows are
+    # densified one block at a time.
+    chunk_rows = scorer.block_rows * (1 if sp.issparse(X) else 16)
+    score = scorer.readout_logits if network.readout is not None else scorer.scores
+    with matmul_precision(device):
+        scores = [
+            score(*embedding.split(rows)).cpu() for rows in iter_row_tensors(X, chunk_rows, device)
+        ]
+    return torch.cat(scores).numpy().astype(np.float64)

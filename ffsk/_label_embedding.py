@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 
 ENCODINGS = ("concat", "overlay")
@@ -111,3 +113,12 @@ def concat_label_value(mean_square_row_length: float, label_scale: float) -> flo
     data (times 1 if all rows are zero)."""
     rms = mean_square_row_length**0.5
     return label_scale * (rms if rms > 0 else 1.0)
+
+
+def mean_square_row_length(X) -> float:
+    """Mean over rows of the squared Euclidean row length (dense or sparse)."""
+    if X.shape[0] == 0:
+        return 0.0
+    if sp.issparse(X):
+        return float(X.multiply(X).sum() / X.shape[0])
+    return float(np.einsum("ij,ij->", X, X, dtype=np.float64) / X.shape[0])

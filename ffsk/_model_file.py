@@ -22,8 +22,14 @@ import numpy as np
 import sklearn
 import torch
 
-from ._embedding import LabelEmbedding
-from ._persistence import restore_network
+from ._devices import resolve_device
+from ._fitted_state import (
+    get_fitted_state,
+    portable_state,
+    restore_portable_state,
+    set_fitted_state,
+)
+from ._label_embedding import LabelEmbedding
 from ._version import __version__
 
 #: Version of the file layout. Bump it when a change would make older ffsk
@@ -62,14 +68,23 @@ def save(estimator, path: str | Path) -> None:
     """
     from sklearn.utils.validation import check_is_fitted
 
+    from ._classifier import ForwardForwardClassifier
+
+    if not isinstance(estimator, ForwardForwardClassifier):
+        raise TypeError(
+            "ffsk.save writes a fitted ForwardForwardClassifier, not a "
+            f"{type(estimator).__name__}. To save a Pipeline or another scikit-learn "
+            "object, use joblib.dump (a pickle: load it only from a trusted source)."
+        )
     check_is_fitted(estimator)
+    state = portable_state(get_fitted_state(estimator))
     arrays: dict[str, np.ndarray] = {}
-    network = estimator.network_
-    for name, tensor in network.state_dict().items():
-        arrays[f"network/{name}"] = tensor.detach().cpu().numpy()
-    arrays["loss_curve"] = np.asarray(estimator.loss_curve_, dtype=np.float64)
-    training_state = _encode(estimator._training_state_, arrays, "training_state")
-    embedding = estimator.label_embedding_
+    payload = state["network_"]
+    for name, tensor in payload["tensors"].items():
+        arrays[f"network/{name}"] = tensor.numpy()
+    arrays["loss_curve"] = np.asarray(state["loss_curve_"], dtype=np.float64)
+    training_state = _encode(state["_training_state_"], arrays, "training_state")
+    embedding = state["label_embedding_"]
     metadata = {
         "magic": _MAGIC,
         "format_version": FORMAT_VERSION,
@@ -80,18 +95,16 @@ def save(estimator, path: str | Path) -> None:
         },
         "estimator": type(estimator).__name__,
         "params": _json_params(estimator.get_params(deep=False)),
-        "classes": _encode_classes(estimator.classes_),
-        "n_features_in": int(estimator.n_features_in_),
+        "classes": _encode_classes(state["classes_"]),
+        "n_features_in": int(state["n_features_in_"]),
         "feature_names_in": (
-            estimator.feature_names_in_.tolist()
-            if hasattr(estimator, "feature_names_in_")
-            else None
+            state["feature_names_in_"].tolist() if "feature_names_in_" in state else None
         ),
         "network": {
-            "n_features": network.n_features,
-            "n_classes": network.n_classes,
-            "hidden_layer_sizes": list(network.hidden_layer_sizes),
-            "readout": network.readout is not None,
+            "n_features": payload["n_features"],
+            "n_classes": payload["n_classes"],
+            "hidden_layer_sizes": list(payload["hidden_layer_sizes"]),
+            "readout": payload["readout"],
         },
         "label_embedding": {
             "encoding": embedding.encoding,
@@ -100,8 +113,10 @@ def save(estimator, path: str | Path) -> None:
             "label_value": embedding.label_value,
             "feature_scale": embedding.feature_scale,
         },
-        "precision": estimator.precision_,
-        "n_iter": int(estimator.n_iter_),
+        "precision": state["precision_"],
+        "n_iter": int(state["n_iter_"]),
+        "validation_scores": state["validation_scores_"],
+        "best_validation_score": state["best_validation_score_"],
         "training_state": training_state,
         "sha256": {name: _digest(array) for name, array in arrays.items()},
     }
@@ -139,6 +154,8 @@ def load(path: str | Path, device: str | torch.device | None = None):
     """
     from ._classifier import ForwardForwardClassifier
 
+    if device is not None:
+        resolve_device(device)  # a bad device argument is the caller's error, not the file's
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -150,7 +167,9 @@ def load(path: str | Path, device: str | torch.device | None = None):
     metadata = _read_metadata(path, contents.pop(_METADATA, None))
     _check_digests(path, metadata, contents)
     try:
-        params = metadata["params"]
+        params = dict(metadata["params"])
+        if "alpha" in params and "sharpness" not in params:  # written by ffsk 0.1
+            params["sharpness"] = params.pop("alpha")
         if device is not None:
             params["device"] = device if isinstance(device, str) else str(device)
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
@@ -160,21 +179,21 @@ def load(path: str | Path, device: str | torch.device | None = None):
             for name, array in contents.items()
             if name.startswith("network/")
         }
-        network_config = metadata["network"]
-        network, resolved = restore_network(
-            {**network_config, "tensors": tensors}, estimator.device
-        )
-        estimator.classes_ = _decode_classes(metadata["classes"])
-        estimator.n_features_in_ = int(metadata["n_features_in"])
+        state = {
+            "classes_": _decode_classes(metadata["classes"]),
+            "n_features_in_": int(metadata["n_features_in"]),
+            "network_": {**metadata["network"], "tensors": tensors},
+            "precision_": metadata["precision"],
+            "label_embedding_": LabelEmbedding(**metadata["label_embedding"]),
+            "n_iter_": int(metadata["n_iter"]),
+            "loss_curve_": contents["loss_curve"],
+            "validation_scores_": metadata.get("validation_scores"),
+            "best_validation_score_": metadata.get("best_validation_score"),
+            "_training_state_": _decode(metadata["training_state"], contents),
+        }
         if metadata["feature_names_in"] is not None:
-            estimator.feature_names_in_ = np.asarray(metadata["feature_names_in"], dtype=object)
-        estimator.network_ = network
-        estimator.device_ = resolved
-        estimator.label_embedding_ = LabelEmbedding(**metadata["label_embedding"])
-        estimator.precision_ = metadata["precision"]
-        estimator.n_iter_ = int(metadata["n_iter"])
-        estimator.loss_curve_ = contents["loss_curve"]
-        estimator._training_state_ = _decode(metadata["training_state"], contents)
+            state["feature_names_in_"] = np.asarray(metadata["feature_names_in"], dtype=object)
+        set_fitted_state(estimator, restore_portable_state(state, estimator.device))
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path} is not a valid ffsk model file: {exc!r}") from exc
     return estimator

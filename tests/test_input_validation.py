@@ -114,3 +114,20 @@ def test_partial_fit_refuses_a_label_it_was_not_told_about():
     clf = ForwardForwardClassifier(**SMALL).partial_fit(X, y, classes=[0, 1, 2])
     with pytest.raises(ValueError, match=r"not in classes_ \[0, 1, 2\]: \[5\]"):
         clf.partial_fit(X, np.where(y == 2, 5, y))
+
+
+SMALL = dict(hidden_layer_sizes=(16, 8), epochs=6, random_state=0, device="cpu")
+
+
+def test_values_beyond_float32_are_refused_at_fit_and_predict(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="too large for float32"):
+        ForwardForwardClassifier(**SMALL).fit(X * 1e39, y)
+    # Large or tiny but representable: rows are rescaled by an exact power of
+    # two, so the model is the one fitted on X itself.
+    reference = ForwardForwardClassifier(**SMALL).fit(X, y).predict_proba(X)
+    for scale in (1e30, 1e-30):
+        clf = ForwardForwardClassifier(**SMALL).fit(X * scale, y)
+        np.testing.assert_allclose(clf.predict_proba(X * scale), reference, atol=1e-3)
+    with pytest.raises(ValueError, match="too large for float32"):
+        clf.predict(X * 1e39)

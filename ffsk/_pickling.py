@@ -1,8 +1,9 @@
-"""Pickling support: fitted networks travel as CPU tensors.
+"""Pickling: the estimator's ``__getstate__``/``__setstate__`` hooks and the
+warning for a pickle written by another ffsk version.
 
 A model fitted on a GPU must unpickle on a machine without one, so the
-pickled state holds the network's configuration and a CPU copy of its tensors
-(copied tensor by tensor: the GPU never holds a second copy of the model).
+pickled state holds the fitted state in its portable form
+(``_fitted_state.py``: the network's configuration and CPU tensors).
 Unpickling rebuilds the network on the device the estimator's ``device``
 parameter resolves to there (the CPU, with a warning, when an explicitly
 requested CUDA device is missing).
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import warnings
 
-import torch
-
-from ._devices import resolve_device
-from ._network import FFNetwork
+from ._fitted_state import (
+    get_fitted_state,
+    portable_state,
+    restore_portable_state,
+    set_fitted_state,
+)
 from ._version import __version__
 
 
@@ -55,29 +58,27 @@ def warn_if_other_version(original_version: str | None) -> None:
         )
 
 
-def network_state_for_pickle(state: dict) -> dict:
-    """A copy of an estimator's ``__dict__`` with the network replaced by its
-    configuration and CPU tensors. The live estimator is left untouched."""
-    network: FFNetwork = state["network_"]
-    payload = {
-        "n_features": network.n_features,
-        "n_classes": network.n_classes,
-        "hidden_layer_sizes": network.hidden_layer_sizes,
-        "readout": network.readout is not None,
-        "tensors": {name: t.detach().cpu() for name, t in network.state_dict().items()},
-    }
-    return {**state, "network_": payload}
+def pickle_state(estimator, state: dict) -> dict:
+    """The state to pickle: ``state`` (the estimator's ``__dict__``, as
+    ``BaseEstimator.__getstate__`` gives it) with the fitted state portable and
+    the ffsk version recorded."""
+    if "network_" in state:
+        state = {**state, **portable_state(get_fitted_state(estimator))}
+    return {**state, "_ffsk_version": __version__}
 
 
-def restore_network(payload: dict, device: str | torch.device) -> tuple[FFNetwork, torch.device]:
-    """Rebuild a pickled network where ``device`` resolves on this machine."""
-    resolved = resolve_device(device, fall_back_to_cpu=True)
-    network = FFNetwork(
-        payload["n_features"],
-        payload["n_classes"],
-        payload["hidden_layer_sizes"],
-        device=resolved,
-        readout=payload["readout"],
-    )
-    network.load_state_dict(payload["tensors"])
-    return network, resolved
+def unpickle_state(estimator, state: dict) -> dict:
+    """``state`` without the version record (warning when it differs), for
+    ``BaseEstimator.__setstate__``; then call :func:`restore_fitted_state`."""
+    state = dict(state)
+    warn_if_other_version(state.pop("_ffsk_version", None))
+    return state
+
+
+def restore_fitted_state(estimator) -> None:
+    """After ``__setstate__``: rebuild the network where the estimator's
+    ``device`` parameter resolves here."""
+    if "network_" in estimator.__dict__:
+        set_fitted_state(
+            estimator, restore_portable_state(get_fitted_state(estimator), estimator.device)
+        )

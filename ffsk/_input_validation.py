@@ -1,0 +1,32 @@
+"""Checks of input values that scikit-learn's ``validate_data`` does not make,
+and labels turned into class indices with an error that names the culprits."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def encode_labels(y, classes: np.ndarray, what: str, hint: str = "") -> np.ndarray:
+    """``y`` as indices into the sorted ``classes``; a ValueError naming the
+    labels of ``y`` that are not among them (``what`` names ``classes`` in
+    the message, ``hint`` is appended to it)."""
+    unknown = np.setdiff1d(np.unique(y), classes)
+    if unknown.size:
+        raise ValueError(f"y contains labels that are not in {what}: {unknown.tolist()}{hint}")
+    return np.searchsorted(classes, y)
+
+
+def check_float32_range(X) -> None:
+    """Refuse values that float32, ffsk's working precision, cannot hold."""
+    values = X.data if sp.issparse(X) else X
+    if values.dtype != np.float64 or values.size == 0:
+        return
+    # max and -min rather than max(abs(X)): no temporary the size of X.
+    largest = max(float(values.max()), -float(values.min()))
+    if largest > float(np.finfo(np.float32).max):
+        raise ValueError(
+            f"Input X contains values too large for float32 (largest magnitude {largest:.3g} "
+            f"> {np.finfo(np.float32).max:.3g}); ffsk computes in float32. Rescale X, e.g. "
+            "with sklearn.preprocessing.StandardScaler."
+        )

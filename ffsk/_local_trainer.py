@@ -1,0 +1,209 @@
+"""One Forward-Forward training step: every layer trained by its own local loss.
+
+Nothing here knows about scikit-learn; the epoch loop around the step lives
+in ``_fit_loop.py``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._losses import activity_grad_fn, peer_normalization_grad
+from ._negatives import HardNegatives, RandomNegatives
+from ._network import (
+    FFNetwork,
+    first_layer_activity,
+    first_layer_base,
+    goodness_layer_weights,
+    hidden_forward,
+    matmul_in,
+    summed_goodness,
+)
+from ._optimizers import adam, load_optimizer_moments
+from ._readout_trainer import ReadoutTrainer
+
+
+class LocalTrainer:
+    """Trains every layer of an :class:`FFNetwork` by its own local loss.
+
+    Each layer has its own Adam optimizer, and the positive and negative rows
+    of a mini-batch go through each layer in one stacked pass. A layer's input
+    is a constant to it (the previous layer's activity, computed before that
+    layer's update), so no gradient crosses a layer boundary and the only
+    gradient a layer needs is that of its own weights. Those gradients are
+    computed in closed form (``_losses.py``) into buffers allocated once: the
+    weight gradient is one product ``(dL/dz)^T @ input``. This is exactly what
+    autograd would compute (a test checks it), without the autograd graph, the
+    input-gradient product or a fresh gradient allocation per step.
+
+    ``negatives`` is the negative-sampling strategy (``_negatives.py``);
+    ``compute_dtype=torch.bfloat16`` runs the matrix products in bfloat16
+    (weights, gradients and optimiser state stay float32); ``compile=True``
+    fuses the element-wise work of each layer's loss with ``torch.compile``.
+    ``readout_trainer`` trains the network's softmax read-out (if any) in the
+    same step, before any layer's update, sharing the first layer's product.
+    """
+
+    def __init__(
+        self,
+        network: FFNetwork,
+        *,
+        learning_rate: float,
+        loss: str,
+        threshold: float,
+        sharpness: float,
+        negatives: RandomNegatives | HardNegatives,
+        compute_dtype: torch.dtype | None = None,
+        compile: bool = False,
+        weight_decay: float = 0.0,
+        skip_first_goodness: bool = False,
+        peer_normalization: float = 0.0,
+        readout_trainer: ReadoutTrainer | None = None,
+    ):
+        self.network = network
+        self.negatives = negatives
+        self.readout_trainer = readout_trainer
+        self.peer_normalization = peer_normalization
+        self._running_means = [torch.zeros_like(layer.bias) for layer in network.layers]
+        self.product = matmul_in(compute_dtype)
+        self.learning_rate = learning_rate
+        self._score_weights = goodness_layer_weights(len(network.layers), skip_first_goodness)
+        self._activity_grad = activity_grad_fn(loss, threshold, sharpness)
+        if compile:
+            self._activity_grad = torch.compile(self._activity_grad, dynamic=True)
+        for layer in network.layers:
+            for param in layer.parameters():
+                param.grad = torch.zeros_like(param)
+        self.optimizers = [
+            adam(list(layer.parameters()), learning_rate, weight_decay) for layer in network.layers
+        ]
+        first = network.input_layer
+        self._label_eye = torch.eye(
+            network.n_classes, dtype=first.bias.dtype, device=first.bias.device
+        )
+
+    def _local_grad(
+        self, index: int, activity: torch.Tensor, weights: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer ``index``'s local loss (rows weighted by ``weights``) and its
+        gradient w.r.t. the pre-activation, peer normalisation included."""
+        loss, grad_pre = self._activity_grad(activity, weights)
+        if self.peer_normalization > 0:
+            n_pos = activity.shape[0] // 2
+            grad_pre[:n_pos] += peer_normalization_grad(
+                activity[:n_pos], self._running_means[index], self.peer_normalization
+            )
+        return loss, grad_pre
+
+    def _step_input_layer(
+        self, features, label_values, pos_labels, generator, weights
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        layer = self.network.input_layer
+        live = self.network.weights()
+        scaled, inv_length, base = first_layer_base(
+            features, label_values, live.feature_weight_t, self.product
+        )
+        label_coef = label_values * inv_length
+        if self.readout_trainer is not None:  # base / inv_length = features @ W_f^T
+            self.readout_trainer.step(
+                features, label_values, pos_labels, base / inv_length[:, None], weights
+            )
+
+        def scores() -> torch.Tensor:
+            return summed_goodness(base, label_coef, live, self._score_weights, self.product)
+
+        neg_labels = self.negatives.draw(pos_labels, scores, generator)
+        labels = torch.cat([pos_labels, neg_labels])
+        n, width = base.shape
+        # Positive and negative rows share the feature product: (2, n, h).
+        activity = first_layer_activity(
+            base, label_coef, live.label_rows[labels].view(2, n, width), live.first_bias
+        ).view(2 * n, width)
+        loss, grad_pre = self._local_grad(0, activity, weights)
+        self.product((grad_pre[:n] + grad_pre[n:]).T, scaled, out=layer.feature_weight.grad)
+        # One-hot product rather than index_add: deterministic on CUDA too.
+        torch.mm(
+            (grad_pre * label_coef.repeat(2)[:, None]).T,
+            self._label_eye[labels],
+            out=layer.label_weight.grad,
+        )
+        torch.sum(grad_pre, dim=0, out=layer.bias.grad)
+        self.optimizers[0].step()
+        return loss, activity
+
+    def _step_hidden_layer(self, index, previous, weights) -> tuple[torch.Tensor, torch.Tensor]:
+        layer = self.network.hidden_layers[index]
+        normalised, activity = hidden_forward(previous, layer.weight.T, layer.bias, self.product)
+        loss, grad_pre = self._local_grad(index + 1, activity, weights)
+        self.product(grad_pre.T, normalised, out=layer.weight.grad)
+        torch.sum(grad_pre, dim=0, out=layer.bias.grad)
+        self.optimizers[index + 1].step()
+        return loss, activity
+
+    def label_scores(self, features: torch.Tensor, label_values: torch.Tensor) -> torch.Tensor:
+        """Scores ``(n, k)`` of every label of the rows with the current
+        weights and this trainer's products (what hard negatives are drawn from)."""
+        live = self.network.weights()
+        _, inv_length, base = first_layer_base(
+            features, label_values, live.feature_weight_t, self.product
+        )
+        return summed_goodness(
+            base, label_values * inv_length, live, self._score_weights, self.product
+        )
+
+    def state_dict(self) -> dict:
+        """What continuing a fit needs besides the weights: every optimiser's
+        moments and the peer-normalisation running means (not copied)."""
+        state = {
+            "optimizers": [optimizer.state_dict() for optimizer in self.optimizers],
+            "running_means": list(self._running_means),
+        }
+        if self.readout_trainer is not None:
+            state["readout_optimizer"] = self.readout_trainer.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a :meth:`state_dict` (copied, so the trainer never
+        changes ``state``). This trainer keeps its own learning rate and
+        weight decay; only the optimisers' moments and step counts are taken."""
+        for optimizer, saved in zip(self.optimizers, state["optimizers"], strict=True):
+            load_optimizer_moments(optimizer, saved)
+        for mean, saved in zip(self._running_means, state["running_means"], strict=True):
+            mean.copy_(saved)
+        if self.readout_trainer is not None and "readout_optimizer" in state:
+            self.readout_trainer.load_state_dict(state["readout_optimizer"])
+
+    def set_learning_rate_factor(self, factor: float) -> None:
+        """Scale every layer's learning rate to ``factor`` times the initial one."""
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = self.learning_rate * factor
+        if self.readout_trainer is not None:
+            self.readout_trainer.set_learning_rate_factor(factor)
+
+    @torch.no_grad()
+    def step(
+        self,
+        features: torch.Tensor,
+        label_values: torch.Tensor,
+        pos_labels: torch.Tensor,
+        generator: torch.Generator | None = None,
+        row_weights: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """One optimisation step of every layer on one mini-batch.
+
+        The negatives are drawn by the trainer's strategy with ``generator``.
+        ``row_weights`` (``(n,)``, optional) multiply each row's local loss
+        (``sample_weight``); None weighs every row 1.
+
+        Returns the local loss of each layer as a tensor of shape
+        ``(n_layers,)`` on the network's device (no host synchronisation).
+        """
+        loss, activity = self._step_input_layer(
+            features, label_values, pos_labels, generator, row_weights
+        )
+        losses = [loss]
+        for index in range(len(self.network.hidden_layers)):
+            loss, activity = self._step_hidden_layer(index, activity, row_weights)
+            losses.append(loss)
+        return torch.stack(losses)

@@ -1,0 +1,143 @@
+"""Each layer's local loss and its gradient in closed form.
+
+A layer's loss compares the goodness of its positive rows (``g_pos``: each
+sample with its true label) with that of its negative rows (``g_neg``: the
+same sample with a wrong label). The trainer needs the loss's gradient with
+respect to the layer's pre-activation; it is computed here in closed form, so
+training needs no autograd graph (tests check it against autograd).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ._network import goodness
+
+
+def _mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """The mean of ``values``, each first multiplied by its row's weight."""
+    return values.mean() if weights is None else (values * weights).mean()
+
+
+def threshold_loss(
+    g_pos: torch.Tensor,
+    g_neg: torch.Tensor,
+    *,
+    threshold: float,
+    sharpness: float,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Hinton's loss: push positive goodness above and negative goodness below
+    ``threshold``; ``softplus(threshold - g_pos) + softplus(g_neg - threshold)``
+    averaged over rows (each row's loss times its weight in ``weights``, if
+    given). ``sharpness`` is unused (kept for a common signature)."""
+    del sharpness
+    return _mean(F.softplus(threshold - g_pos) + F.softplus(g_neg - threshold), weights)
+
+
+def symba_loss(
+    g_pos: torch.Tensor,
+    g_neg: torch.Tensor,
+    *,
+    threshold: float,
+    sharpness: float,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """SymBa loss (Lee & Song, 2023, who call the sharpness alpha):
+    ``softplus(-sharpness * (g_pos - g_neg))`` averaged over rows. It only asks
+    positive goodness to exceed the negative goodness of the same row, so no
+    layer first has to learn to hit an absolute threshold. ``threshold`` is
+    unused (kept for a common signature)."""
+    del threshold
+    return _mean(F.softplus(-sharpness * (g_pos - g_neg)), weights)
+
+
+LOSSES = {"threshold": threshold_loss, "symba": symba_loss}
+
+
+def threshold_loss_grads(
+    g_pos: torch.Tensor,
+    g_neg: torch.Tensor,
+    *,
+    threshold: float,
+    sharpness: float,
+    weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`threshold_loss` and its derivatives with respect to ``g_pos``
+    and ``g_neg``."""
+    n = g_pos.shape[0]
+    loss = threshold_loss(g_pos, g_neg, threshold=threshold, sharpness=sharpness, weights=weights)
+    scale = 1.0 / n if weights is None else weights / n
+    return loss, torch.sigmoid(threshold - g_pos) * -scale, torch.sigmoid(g_neg - threshold) * scale
+
+
+def symba_loss_grads(
+    g_pos: torch.Tensor,
+    g_neg: torch.Tensor,
+    *,
+    threshold: float,
+    sharpness: float,
+    weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`symba_loss` and its derivatives with respect to ``g_pos`` and
+    ``g_neg``."""
+    margin = -sharpness * (g_pos - g_neg)
+    loss = _mean(F.softplus(margin), weights)
+    weight = torch.sigmoid(margin) * (sharpness / g_pos.shape[0])
+    if weights is not None:
+        weight = weight * weights
+    return loss, -weight, weight
+
+
+LOSS_GRADS = {"threshold": threshold_loss_grads, "symba": symba_loss_grads}
+
+ActivityGrad = Callable[[torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]]
+
+
+def activity_grad_fn(loss: str, threshold: float, sharpness: float) -> ActivityGrad:
+    """A function of a layer's activity (positive rows stacked over negative
+    rows) and the rows' weights, returning the layer's local loss and the
+    loss's gradient with respect to the layer's pre-activation.
+
+    With ``a = relu(z)`` and ``g = mean(a**2)``, ``dL/dz = (2 / h) * a * dL/dg``
+    (``a`` is already zero where the ReLU is off).
+    """
+    loss_grads = LOSS_GRADS[loss]
+
+    def activity_grad(
+        activity: torch.Tensor, weights: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        n_pos = activity.shape[0] // 2
+        g = goodness(activity)
+        value, d_pos, d_neg = loss_grads(
+            g[:n_pos], g[n_pos:], threshold=threshold, sharpness=sharpness, weights=weights
+        )
+        d_goodness = torch.cat([d_pos, d_neg]) * (2.0 / activity.shape[1])
+        return value, activity * d_goodness[:, None]
+
+    return activity_grad
+
+
+#: Momentum of the running mean of each unit's activity (Hinton's code: 0.9).
+PEER_MOMENTUM = 0.9
+
+
+def peer_normalization_grad(
+    pos_activity: torch.Tensor, running_mean: torch.Tensor, strength: float
+) -> torch.Tensor:
+    """Peer normalisation (Hinton, 2022): keep every unit about as active as its
+    peers, so that none dies or dominates.
+
+    Updates ``running_mean`` (per unit, over positive rows) in place to
+    ``m * running + (1 - m) * batch_mean`` and returns the gradient, with
+    respect to the positive rows' pre-activations, of
+    ``strength * sum_j (running_j - mean(running))**2`` (zero where the ReLU is
+    off; the deviations sum to zero, so the mean term adds nothing).
+    """
+    running_mean.mul_(PEER_MOMENTUM).add_(pos_activity.mean(dim=0), alpha=1 - PEER_MOMENTUM)
+    deviation = running_mean - running_mean.mean()
+    scale = 2.0 * strength * (1 - PEER_MOMENTUM) / pos_activity.shape[0]
+    return (pos_activity > 0) * (scale * deviation)

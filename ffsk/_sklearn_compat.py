@@ -1,0 +1,21 @@
+"""The private scikit-learn helpers ffsk relies on, imported in one place.
+
+scikit-learn does not promise that ``_fit_context``, ``_param_validation``
+and ``_check_sample_weight`` stay as they are; when one moves, this module is
+the only one to change. CI runs the test suite against the oldest
+scikit-learn that ``pyproject.toml`` allows and against the newest.
+"""
+
+from __future__ import annotations
+
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils.validation import _check_sample_weight
+
+__all__ = [
+    "Interval",
+    "InvalidParameterError",
+    "StrOptions",
+    "_check_sample_weight",
+    "_fit_context",
+]

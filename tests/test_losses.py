@@ -1,0 +1,70 @@
+"""ffsk/_losses.py: the local losses and their closed-form gradients."""
+
+import math
+
+import pytest
+import torch
+
+from ffsk._losses import (
+    LOSS_GRADS,
+    LOSSES,
+    activity_grad_fn,
+    peer_normalization_grad,
+    symba_loss,
+    threshold_loss,
+)
+
+
+def test_losses_match_hand_computed_values():
+    g_pos, g_neg = torch.tensor([2.0, 0.5]), torch.tensor([1.0, 3.0])
+    softplus = lambda v: math.log1p(math.exp(v))  # noqa: E731
+    expected = (
+        (softplus(1.5 - 2.0) + softplus(1.0 - 1.5)) + (softplus(1.5 - 0.5) + softplus(3.0 - 1.5))
+    ) / 2
+    got = threshold_loss(g_pos, g_neg, threshold=1.5, sharpness=0.0)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+    expected = (softplus(-4 * (2.0 - 1.0)) + softplus(-4 * (0.5 - 3.0))) / 2
+    assert symba_loss(g_pos, g_neg, threshold=0.0, sharpness=4.0).item() == pytest.approx(
+        expected, rel=1e-6
+    )
+
+
+@pytest.mark.parametrize("loss", ["symba", "threshold"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_closed_form_goodness_gradients_equal_autograd(loss, weighted):
+    torch.manual_seed(0)
+    g_pos = torch.rand(7, requires_grad=True)
+    g_neg = torch.rand(7, requires_grad=True)
+    weights = torch.rand(7) if weighted else None
+    value, d_pos, d_neg = LOSS_GRADS[loss](
+        g_pos.detach(), g_neg.detach(), threshold=0.5, sharpness=3.0, weights=weights
+    )
+    reference = LOSSES[loss](g_pos, g_neg, threshold=0.5, sharpness=3.0, weights=weights)
+    reference.backward()
+    torch.testing.assert_close(value, reference.detach())
+    torch.testing.assert_close(d_pos, g_pos.grad)
+    torch.testing.assert_close(d_neg, g_neg.grad)
+
+
+def test_activity_gradient_is_the_gradient_through_relu_and_goodness():
+    torch.manual_seed(0)
+    pre = torch.randn(8, 5, requires_grad=True)  # 4 positive rows over 4 negative ones
+    activity = torch.relu(pre)
+    g = activity.square().mean(dim=1)
+    reference = symba_loss(g[:4], g[4:], threshold=0.0, sharpness=2.0)
+    reference.backward()
+    value, grad_pre = activity_grad_fn("symba", 0.0, 2.0)(activity.detach())
+    torch.testing.assert_close(value, reference.detach())
+    torch.testing.assert_close(grad_pre, pre.grad)
+
+
+def test_peer_normalization_gradient_matches_autograd():
+    torch.manual_seed(0)
+    pre = torch.randn(16, 6, requires_grad=True)
+    running = torch.rand(6)
+    expected_running = 0.9 * running + 0.1 * torch.relu(pre).mean(dim=0)
+    loss = 0.03 * (expected_running - expected_running.mean()).square().sum()
+    loss.backward()
+    got = peer_normalization_grad(torch.relu(pre).detach(), running, 0.03)
+    torch.testing.assert_close(running, expected_running.detach())
+    torch.testing.assert_close(got, pre.grad)
