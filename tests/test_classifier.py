@@ -231,57 +231,6 @@ def test_cuda_request_without_cuda_fails_clearly_at_fit(blobs, monkeypatch):
     assert not hasattr(clf, "n_features_in_")
 
 
-# -------------------------------------------------------------- persistence
-def test_pickle_round_trip_gives_identical_probabilities(blobs):
-    X, y = blobs
-    clf = ForwardForwardClassifier(**FAST).fit(X, y)
-    restored = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
-
-
-def test_model_fitted_on_cuda_unpickles_on_a_machine_without_cuda(blobs, monkeypatch):
-    """Simulated: a model whose device was 'cuda' is loaded where CUDA is absent."""
-    X, y = blobs
-    clf = ForwardForwardClassifier(**FAST).fit(X, y)
-    expected = clf.predict_proba(X)
-    clf.device = "cuda"  # as if it had been fitted with device="cuda"
-    payload = pickle.dumps(clf)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.warns(UserWarning, match="using the CPU"):
-        restored = pickle.loads(payload)
-    assert restored.device_ == torch.device("cpu")
-    assert all(p.device.type == "cpu" for p in restored.network_.parameters())
-    np.testing.assert_array_equal(restored.predict_proba(X), expected)
-
-
-def test_pickled_state_holds_cpu_tensors_and_leaves_the_live_model_alone(blobs):
-    X, y = blobs
-    clf = ForwardForwardClassifier(**FAST).fit(X, y)
-    state = clf.__getstate__()
-    tensors = state["network_"]["tensors"]
-    assert set(tensors) == set(clf.network_.state_dict())
-    assert all(t.device.type == "cpu" for t in tensors.values())
-    assert isinstance(clf.network_, torch.nn.Module)  # the live estimator is unchanged
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_model_fitted_on_a_real_gpu_unpickles_without_cuda(blobs, monkeypatch):
-    X, y = blobs
-    clf = ForwardForwardClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
-    assert clf.device_.type == "cuda"
-    assert all(p.device.type == "cuda" for p in clf.network_.parameters())
-    expected = clf.predict_proba(X)
-    payload = pickle.dumps(clf)
-    assert clf.device_.type == "cuda"  # pickling did not move the live model
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.warns(UserWarning, match="using the CPU"):
-        restored = pickle.loads(payload)
-    assert restored.device_ == torch.device("cpu")
-    # TF32 products on the GPU against float32 on the CPU.
-    np.testing.assert_allclose(restored.predict_proba(X), expected, atol=1e-2)
-    assert np.mean(restored.predict(X) == clf.predict(X)) > 0.95
-
-
 def test_sparse_and_dense_input_give_the_same_label_value_on_large_data():
     rng = np.random.RandomState(0)
     X = rng.rand(12_000, 5) * (rng.rand(12_000, 5) > 0.5)
@@ -347,6 +296,7 @@ def test_peer_normalization_through_the_estimator(blobs):
 
 PARAMS = dict(hidden_layer_sizes=(16, 8), epochs=3, batch_size=10, random_state=0, device="cpu")
 
+
 def test_bfloat16_products_train_and_predict_close_to_float32(blobs):
     X, y = blobs
     full = ForwardForwardClassifier(**{**PARAMS, "epochs": 20, "precision": "float32"}).fit(X, y)
@@ -388,3 +338,34 @@ def test_softmax_readout_leaves_the_ff_layers_exactly_as_without_it(blobs):
     )
     restored = pickle.loads(pickle.dumps(softmax))
     np.testing.assert_array_equal(restored.predict_proba(X), softmax.predict_proba(X))
+
+
+def test_parameters_are_keyword_only_and_named_as_in_scikit_learn():
+    with pytest.raises(TypeError):
+        ForwardForwardClassifier((8,))
+    with pytest.raises(TypeError, match="alpha"):
+        ForwardForwardClassifier(alpha=1e-4)  # scikit-learn's L2 penalty is weight_decay here
+    assert ForwardForwardClassifier(sharpness=4.0).get_params()["sharpness"] == 4.0
+
+
+@pytest.mark.parametrize("readout", ["goodness", "softmax"])
+def test_predict_log_proba_is_the_log_of_predict_proba(blobs, readout):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST, readout=readout).fit(X, y)
+    log_proba = clf.predict_log_proba(X)
+    np.testing.assert_allclose(np.exp(log_proba), clf.predict_proba(X), rtol=1e-12)
+    np.testing.assert_allclose(
+        log_proba, np.log(softmax_of(clf.decision_function(X))), rtol=1e-9, atol=1e-12
+    )
+
+
+def softmax_of(scores):
+    scores = scores - scores.max(axis=1, keepdims=True)
+    return np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+
+
+def test_predict_proba_is_the_softmax_of_the_goodness_scores(blobs):
+    """Not a linear normalisation: the guide promises the softmax."""
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST).fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba(X), softmax_of(clf.decision_function(X)))

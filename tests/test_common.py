@@ -1,4 +1,5 @@
-"""scikit-learn's own estimator checks: every one must pass, but one."""
+"""scikit-learn's own estimator checks: all pass but the two sample-weight
+equivalence checks, expected failures for mini-batch training."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -8,9 +9,9 @@ from ffsk import ForwardForwardClassifier
 # train the same model as the row repeated twice. No mini-batch trainer can
 # promise that: duplicating a row changes the number of rows, hence which rows
 # share a mini-batch, the number of optimiser steps and the random draws
-# (shuffles, negative labels). scikit-learn marks this check as an expected
-# failure for its own mini-batch SGD estimators (e.g. MLPClassifier with
-# solver="sgd"/"adam") for the same reason. tests/test_sample_weight.py checks
+# (shuffles, negative labels). scikit-learn marks both checks as expected
+# failures for its own SGDClassifier for the same reason (and runs them on
+# MLPClassifier only with its full-batch lbfgs solver). tests/test_sample_weight.py checks
 # what weights do promise: weights of 1 change nothing, zero-weight rows are
 # ignored, and weights move the decision as they should.
 EXPECTED_FAILED_CHECKS = {

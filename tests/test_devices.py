@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from joblib import Parallel, delayed
 
 from ffsk._devices import compute_dtype, matmul_precision, resolve_device

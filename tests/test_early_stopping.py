@@ -68,7 +68,8 @@ def test_verbose_log_is_one_aligned_line_per_epoch(blobs, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 12
     pattern = re.compile(
-        r"Epoch +(\d+)/12  local loss per layer: \[\d\.\d{3}e[+-]\d\d\]  validation \d\.\d{4} +\d+\.\d\ds"
+        r"Epoch +(\d+)/12  local loss per layer: \[\d\.\d{3}e[+-]\d\d\]"
+        r"  validation \d\.\d{4} +\d+\.\d\ds"
     )
     assert [int(pattern.fullmatch(line).group(1)) for line in lines] == list(range(1, 13))
     assert len({len(line) for line in lines}) == 1  # aligned

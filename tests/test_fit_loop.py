@@ -67,7 +67,8 @@ def test_streamed_host_batches_train_the_same_network_as_device_batches(blobs):
     on_device, result = _fit_directly(X, y, keep_on_host=False)
     streamed, _ = _fit_directly(X, y, keep_on_host=True)
     # On the CPU both draw the same permutations: the networks are identical.
-    for (name, a), b in zip(on_device.state_dict().items(), streamed.state_dict().values()):
+    pairs = zip(on_device.state_dict().items(), streamed.state_dict().values(), strict=True)
+    for (name, a), b in pairs:
         assert torch.equal(a, b), name
     assert len(result.loss_curve) == 3 and result.validation_scores is None
     assert set(result.training_state) == {"trainer", "generator_device", "generator"}
@@ -184,9 +185,7 @@ def test_an_interrupt_anywhere_leaves_one_consistent_completed_epoch(
     np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
 
 
-def test_an_interrupt_in_a_partial_fit_epoch_undoes_or_keeps_that_whole_epoch(
-    blobs, monkeypatch
-):
+def test_an_interrupt_in_a_partial_fit_epoch_undoes_or_keeps_that_whole_epoch(blobs, monkeypatch):
     X, y = blobs
     clf = ForwardForwardClassifier(**SMALL, verbose=1).fit(X, y)
     before = clf.predict_proba(X)

@@ -3,8 +3,8 @@ naive k-pass scoring, and a row's scores never depend on its neighbours."""
 
 import pytest
 import torch
-
 from _torch_helpers import make_network, naive_neutral_activities, naive_scores
+
 from ffsk._inference import BLOCK_ROWS, LabelScorer
 from ffsk._label_embedding import LabelEmbedding
 from ffsk._network import normalise_rows

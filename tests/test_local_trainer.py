@@ -5,8 +5,8 @@ import copy
 
 import pytest
 import torch
-
 from _torch_helpers import GivenNegatives, make_batch, make_network, make_trainer, naive_scores
+
 from ffsk._inference import LabelScorer
 from ffsk._label_embedding import LabelEmbedding
 from ffsk._losses import LOSSES
@@ -48,9 +48,7 @@ def test_closed_form_gradients_equal_autograd_of_each_local_loss(loss):
 
     loss_fn = LOSSES[loss]
     first = reference.input_layer
-    embedded = torch.cat(
-        [torch.cat([features, features]), torch.zeros(2 * len(pos), 3)], dim=1
-    )
+    embedded = torch.cat([torch.cat([features, features]), torch.zeros(2 * len(pos), 3)], dim=1)
     embedded[torch.arange(2 * len(pos)), 6 + torch.cat([pos, neg])] = 1.5
     weight = torch.cat([first.feature_weight, first.label_weight], dim=1)
     normalised = embedded / (embedded.norm(dim=1, keepdim=True) + 1e-6)
@@ -141,9 +139,7 @@ def test_peer_normalization_evens_out_unit_activity():
 
     def activity_spread(strength):
         network = make_network(sizes=(8,))
-        trainer = make_trainer(
-            network, negatives=GivenNegatives(neg), peer_normalization=strength
-        )
+        trainer = make_trainer(network, negatives=GivenNegatives(neg), peer_normalization=strength)
         for _ in range(200):
             trainer.step(features, values, pos)
         unit_means = network(features, values, pos)[0].mean(dim=0)
@@ -172,5 +168,6 @@ def test_state_dict_round_trip_continues_identically():
     other.load_state_dict(trainer.state_dict())
     trainer.step(features, values, pos)
     other.step(features, values, pos)
-    for (name, a), b in zip(network.state_dict().items(), copy_network.state_dict().values()):
+    pairs = zip(network.state_dict().items(), copy_network.state_dict().values(), strict=True)
+    for (name, a), b in pairs:
         assert torch.equal(a, b), name

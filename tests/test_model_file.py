@@ -3,7 +3,6 @@
 import datetime
 import io
 import json
-import pickle
 import zipfile
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 import torch
 
 import ffsk
-from ffsk import ForwardForwardClassifier, InconsistentVersionWarning, ModelFileError
+from ffsk import ForwardForwardClassifier, ModelFileError
 
 SMALL = dict(hidden_layer_sizes=(16, 8), epochs=5, random_state=0, device="cpu")
 
@@ -190,20 +189,3 @@ def test_saving_needs_a_fitted_model_and_plain_labels(blobs, tmp_path):
     with pytest.raises(TypeError, match="Cannot save classes_ of types \\['date'\\]"):
         ffsk.save(clf, tmp_path / "m.ffsk")
     assert not (tmp_path / "m.ffsk").exists()
-
-
-def test_unpickling_under_another_ffsk_version_warns(blobs):
-    X, y = blobs
-    clf = ForwardForwardClassifier(**SMALL).fit(X, y)
-    state = clf.__getstate__()
-    assert state["_ffsk_version"] == ffsk.__version__
-    state["_ffsk_version"] = "0.0.1"
-    restored = ForwardForwardClassifier.__new__(ForwardForwardClassifier)
-    with pytest.warns(InconsistentVersionWarning, match="pickled by ffsk 0.0.1"):
-        restored.__setstate__(state)
-    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", InconsistentVersionWarning)
-        pickle.loads(pickle.dumps(clf))  # same version: silent

@@ -3,8 +3,8 @@ definition on explicitly embedded rows."""
 
 import pytest
 import torch
-
 from _torch_helpers import make_network, naive_forward, naive_neutral_activities
+
 from ffsk._label_embedding import LabelEmbedding
 from ffsk._network import goodness, normalise_rows, readout_inputs
 

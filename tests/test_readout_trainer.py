@@ -4,11 +4,11 @@ with no gradient into the Forward-Forward layers."""
 import copy
 
 import torch
-
 from _torch_helpers import make_network
+from test_inference import _readout_network, naive_logits
+
 from ffsk._network import neutral_activities, readout_inputs
 from ffsk._readout_trainer import ReadoutTrainer
-from test_inference import _readout_network, naive_logits
 
 
 def test_readout_gradient_is_the_cross_entropy_gradient_of_detached_activities():

@@ -16,7 +16,9 @@ def test_weighted_loss_gradients_match_autograd(loss):
     weights = torch.tensor([0.0, 1.0, 2.0, 0.5, 3.0, 1.0], dtype=torch.float64)
     value = LOSSES[loss](g[0], g[1], threshold=0.4, sharpness=3.0, weights=weights)
     value.backward()
-    closed, d_pos, d_neg = LOSS_GRADS[loss](g[0], g[1], threshold=0.4, sharpness=3.0, weights=weights)
+    closed, d_pos, d_neg = LOSS_GRADS[loss](
+        g[0], g[1], threshold=0.4, sharpness=3.0, weights=weights
+    )
     torch.testing.assert_close(closed, value)
     torch.testing.assert_close(torch.stack([d_pos, d_neg]), g.grad)
     # Each row's loss is scaled by its weight: a zero weight removes the row.
