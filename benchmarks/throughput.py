@@ -42,12 +42,12 @@ from pathlib import Path
 import numpy as np
 import sklearn
 import torch
-from ffsk._inference import LabelScorer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from ffsk import ForwardForwardClassifier
 from ffsk._classifier import auto_batch_size
+from ffsk._inference import LabelScorer
 
 N_FEATURES, N_CLASSES = 784, 10
 #: name: (hidden sizes, training rows per measured epoch)

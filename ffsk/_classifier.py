@@ -100,8 +100,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         ``"linear_decay"`` (Hinton, 2022) keeps ``learning_rate`` for the first
         half of the epochs, then decreases it linearly, epoch by epoch, to
         ``2 / epochs`` times its value in the last epoch. ``"constant"`` keeps
-        ``learning_rate`` throughout. The decay is the default: on MNIST it
-        gained 0.2-0.4 points of accuracy at the same number of epochs.
+        ``learning_rate`` throughout. The decay is the default: it gained
+        accuracy at the same number of epochs (figures in docs/benchmarks.md).
 
     weight_decay : float, default=0.0
         L2 penalty added to every layer's gradient by its Adam optimiser.
@@ -127,9 +127,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         wrong labels, scored by the current network on the mini-batch, so the
         labels the model confuses with the true one are trained against most.
         Scoring all labels of a batch costs one forward pass of the deeper
-        layers per label (the first layer's product is shared): about twice
-        the epoch time of ``"random"`` on MNIST, but it reached 97.6 % in a
-        third of the time. With many classes, ``"random"`` trains faster.
+        layers per label (the first layer's product is shared): epochs cost
+        more than with ``"random"``, but reach a given accuracy sooner (see
+        docs/benchmarks.md). With many classes, ``"random"`` trains faster.
 
     readout : {"goodness", "softmax"}, default="goodness"
         How a sample is classified. ``"goodness"``: embed each of the ``k``
@@ -180,8 +180,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         ``"bfloat16"`` runs the products in bfloat16. ``"float32"`` runs them in
         float32 (on CUDA, TensorFloat-32 products are allowed, inside ffsk
         only). ``"auto"`` uses bfloat16 on CPUs with native bfloat16 units
-        (AVX512-BF16 or AMX), where it measured about 2x faster with the same
-        accuracy, and float32 elsewhere. Use ``"float32"`` for results that do
+        (AVX512-BF16 or AMX), where it is faster with the same accuracy (see
+        docs/benchmarks.md), and float32 elsewhere. Use ``"float32"`` for results that do
         not depend on the CPU model.
 
     compile : bool, default=False

@@ -91,8 +91,8 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     """Turn ``precision="auto"`` into ``"bfloat16"`` or ``"float32"``.
 
     ``"auto"`` picks bfloat16 products on CPUs with native bfloat16 units
-    (AVX512-BF16 or AMX), where they were measured about twice as fast as
-    float32 with the same accuracy (docs/benchmarks.md), and float32 elsewhere,
+    (AVX512-BF16 or AMX), where they are faster than float32 with the same
+    accuracy (figures in docs/benchmarks.md), and float32 elsewhere,
     including CUDA, where TF32 products are used and bfloat16 has not been
     measured yet.
     """

@@ -189,3 +189,23 @@ def test_saving_needs_a_fitted_model_and_plain_labels(blobs, tmp_path):
     with pytest.raises(TypeError, match="Cannot save classes_ of types \\['date'\\]"):
         ffsk.save(clf, tmp_path / "m.ffsk")
     assert not (tmp_path / "m.ffsk").exists()
+
+
+def test_save_refuses_what_is_not_a_forward_forward_classifier(blobs, tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = blobs
+    pipeline = make_pipeline(
+        StandardScaler(), ForwardForwardClassifier(hidden_layer_sizes=(4,), epochs=1)
+    ).fit(X, y)
+    with pytest.raises(TypeError, match="not a Pipeline.*joblib.dump"):
+        ffsk.save(pipeline, tmp_path / "pipe.ffsk")
+    assert not (tmp_path / "pipe.ffsk").exists()
+
+
+def test_a_bad_device_argument_is_blamed_not_the_file(saved):
+    _, path = saved
+    with pytest.raises(ValueError, match="device='garbage' is not a valid torch device") as info:
+        ffsk.load(path, device="garbage")
+    assert not isinstance(info.value, ffsk.ModelFileError)
