@@ -43,6 +43,7 @@ from ._rows import TrainingRows
 from ._sklearn_compat import (
     Interval,
     InvalidParameterError,
+    Options,
     StrOptions,
     _check_sample_weight,
     _fit_context,
@@ -208,14 +209,16 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         Hold out a stratified ``validation_fraction`` of the training rows,
         score them after every epoch, stop when the accuracy has not improved
         by more than ``tol`` for ``n_iter_no_change`` epochs, and keep the
-        weights of the best epoch. Not used by :meth:`partial_fit`.
+        weights of the best epoch. :meth:`partial_fit` raises a ValueError
+        with it: one call trains one epoch, with no rows held out.
 
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping, in (0, 1).
 
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or np.inf, default=10
         Epochs without an improvement of at least ``tol`` before early
-        stopping stops training.
+        stopping stops training; ``np.inf`` never stops early (as in
+        ``MLPClassifier``), keeping the best epoch's weights.
 
     tol : float, default=1e-4
         Smallest rise of the validation accuracy that counts as improvement.
@@ -317,7 +320,10 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
         "tol": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -439,7 +445,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
 
         classes : array-like of shape (n_classes,), default=None
             All the labels that calls to ``partial_fit`` may see. Required on
-            the first call, ignored afterwards.
+            the first call; later calls may omit it or pass the same classes
+            (other classes raise a ValueError, as in scikit-learn).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows' losses, as in :meth:`fit`.
@@ -467,6 +474,19 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y, *, incremental: bool, classes=None, sample_weight=None):
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
         continuing = (incremental or self.warm_start) and hasattr(self, "network_")
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: one call trains one "
+                "epoch on the data it is given, with no held-out rows to stop on. Set "
+                "early_stopping=False, or score your own validation data between calls."
+            )
+        if incremental and continuing and classes is not None:
+            if not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+                raise ValueError(
+                    f"`classes={np.unique(np.asarray(classes)).tolist()!r}` is not the same "
+                    f"as on the first call to partial_fit, was: {self.classes_.tolist()!r}. "
+                    "A continued fit cannot change its classes; fit a new model instead."
+                )
         if continuing:
             self._check_same_architecture(hidden_layer_sizes)
             X, y = validate_data(

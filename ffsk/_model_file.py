@@ -12,9 +12,12 @@ by a newer, incompatible format raises :class:`ModelFileError`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -126,7 +129,26 @@ def save(estimator, path: str | Path) -> None:
         **arrays,
         **{_METADATA: np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)},
     )
-    Path(path).write_bytes(buffer.getvalue())
+    _write_atomically(Path(path), buffer.getvalue())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` holds either its old content
+    or all of ``data``, never a part: write a temporary file in the same
+    directory, flush it to disk, then rename it over ``path`` (atomic on POSIX
+    and Windows). A failure (a full disk, a size limit) leaves the old file
+    and no temporary file behind."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def load(path: str | Path, device: str | torch.device | None = None):

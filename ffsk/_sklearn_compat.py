@@ -9,12 +9,18 @@ scikit-learn that ``pyproject.toml`` allows and against the newest.
 from __future__ import annotations
 
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.validation import _check_sample_weight
 
 __all__ = [
     "Interval",
     "InvalidParameterError",
+    "Options",
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",

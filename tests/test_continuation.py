@@ -123,3 +123,32 @@ def test_a_continued_fit_cannot_change_the_network_structure(blobs, change, mess
     with pytest.raises(ValueError, match=message):
         clf.partial_fit(X, y)
     assert clf.n_iter_ == SMALL["epochs"]
+
+
+def test_a_later_partial_fit_with_other_classes_raises_as_in_scikit_learn(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**SMALL).partial_fit(X, y, classes=[0, 1, 2])
+    clf.partial_fit(X, y, classes=[2, 1, 0])  # the same classes, in any order
+    before = _weights(clf)
+    with pytest.raises(ValueError, match=r"`classes=\[0, 1, 2, 3\]` is not the same .* was"):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3])
+    for old, new in zip(before, _weights(clf), strict=True):
+        assert np.array_equal(old.numpy(), new.numpy())
+    assert clf.n_iter_ == 2
+
+
+def test_partial_fit_refuses_early_stopping(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**SMALL, early_stopping=True)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert not hasattr(clf, "classes_")
+
+
+def test_n_iter_no_change_inf_never_stops_early_and_keeps_the_best_epoch(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(
+        **{**SMALL, "epochs": 6}, early_stopping=True, n_iter_no_change=np.inf, tol=10.0
+    ).fit(X, y)
+    assert clf.n_iter_ == 6 and len(clf.validation_scores_) == 6
+    assert clf.best_validation_score_ == max(clf.validation_scores_)

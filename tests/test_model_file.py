@@ -209,3 +209,62 @@ def test_a_bad_device_argument_is_blamed_not_the_file(saved):
     with pytest.raises(ValueError, match="device='garbage' is not a valid torch device") as info:
         ffsk.load(path, device="garbage")
     assert not isinstance(info.value, ffsk.ModelFileError)
+
+
+def test_a_failed_save_keeps_the_previous_file_and_leaves_no_temporary_file(
+    saved, tmp_path, monkeypatch
+):
+    import os
+
+    clf, path = saved
+    old = path.read_bytes()
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle, mode):
+            self.file = real_fdopen(handle, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def write(self, data):
+            self.file.write(data[: len(data) // 2])  # half is written, then the disk is full
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fdopen", FullDisk)
+    with pytest.raises(OSError, match="No space left"):
+        ffsk.save(clf, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == old
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    ffsk.load(path)  # still a valid model
+
+
+def test_a_save_under_a_file_size_limit_keeps_the_previous_file(saved):
+    import subprocess
+    import sys
+
+    clf, path = saved
+    old = path.read_bytes()
+    bigger = ForwardForwardClassifier(hidden_layer_sizes=(400, 400), epochs=1, random_state=0)
+    X = np.random.RandomState(0).rand(30, 4)
+    bigger_path = path.parent / "bigger.ffsk"
+    ffsk.save(bigger.fit(X, np.arange(30) % 3), bigger_path)
+    limit = len(old) + 1000  # enough for the old model, not for the bigger one
+    code = (
+        "import resource, signal, sys, ffsk\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+        f"model = ffsk.load({str(bigger_path)!r})\n"
+        "try:\n"
+        f"    ffsk.save(model, {str(path)!r})\n"
+        "except OSError as exc:\n"
+        "    print('refused', exc.errno)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "refused" in result.stdout, result.stderr
+    assert path.read_bytes() == old
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, "bigger.ffsk"])
