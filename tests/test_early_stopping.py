@@ -55,8 +55,7 @@ def test_without_early_stopping_there_are_no_validation_scores(blobs):
     clf = ForwardForwardClassifier(**{**SMALL, "epochs": 3}).fit(X, y)
     assert clf.validation_scores_ is None and clf.best_validation_score_ is None
     # partial_fit never holds rows out.
-    clf = ForwardForwardClassifier(**SMALL, early_stopping=True)
-    clf.partial_fit(X, y, classes=[0, 1, 2])
+    clf = ForwardForwardClassifier(**SMALL).partial_fit(X, y, classes=[0, 1, 2])
     assert clf.validation_scores_ is None
 
 
