@@ -28,7 +28,11 @@ from ._devices import may_use_cuda, resolve_device, resolve_precision
 from ._fit_loop import FitConfig, TrainingDivergedError, fit_epochs
 from ._fitted_state import set_fitted_state
 from ._inference import predict_scores
-from ._input_validation import check_float32_range, encode_labels
+from ._input_validation import (
+    check_float32_range,
+    check_hidden_layer_sizes,
+    encode_labels,
+)
 from ._label_embedding import (
     ENCODINGS,
     LabelEmbedding,
@@ -42,7 +46,6 @@ from ._pickling import pickle_state, restore_fitted_state, unpickle_state
 from ._rows import TrainingRows
 from ._sklearn_compat import (
     Interval,
-    InvalidParameterError,
     Options,
     StrOptions,
     _check_sample_weight,
@@ -659,17 +662,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _validated_hidden_layer_sizes(self) -> tuple[int, ...]:
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(np.ravel(sizes).tolist())
-        if not sizes or not all(
-            isinstance(size, Integral) and not isinstance(size, bool) and size > 0 for size in sizes
-        ):
-            raise InvalidParameterError(
-                "The 'hidden_layer_sizes' parameter of ForwardForwardClassifier must be "
-                "a positive int or a non-empty sequence of positive ints. Got "
-                f"{self.hidden_layer_sizes!r} instead."
-            )
-        return sizes
+        return check_hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _label_embedding(self, X, n_classes: int) -> LabelEmbedding:
         mean_square = mean_square_row_length(X)

@@ -17,9 +17,15 @@ from ._local_trainer import LocalTrainer
 
 def continuation_state(trainer: LocalTrainer, generator: torch.Generator) -> dict:
     """The state a later fit continues from (references, not copies: the
-    trainer and generator are not used again after this)."""
+    trainer and generator are not used again after this). Optimisers keep
+    only their per-parameter state (moments, step counts): a continued fit
+    takes its hyper-parameters from the estimator's parameters."""
+    state = dict(trainer.state_dict())
+    state["optimizers"] = [_moments_only(saved) for saved in state["optimizers"]]
+    if "readout_optimizer" in state:
+        state["readout_optimizer"] = _moments_only(state["readout_optimizer"])
     return {
-        "trainer": trainer.state_dict(),
+        "trainer": state,
         "generator_device": generator.device.type,
         "generator": generator.get_state(),
     }
@@ -37,3 +43,10 @@ def restore_generator(state: dict, device: torch.device) -> torch.Generator:
         digest = hashlib.sha256(state["generator"].numpy().tobytes()).digest()
         generator.manual_seed(int.from_bytes(digest[:7], "little"))
     return generator
+
+
+def _moments_only(optimizer_state: dict) -> dict:
+    return {
+        "state": optimizer_state["state"],
+        "param_groups": [{"params": group["params"]} for group in optimizer_state["param_groups"]],
+    }

@@ -3,8 +3,12 @@ and labels turned into class indices with an error that names the culprits."""
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import scipy.sparse as sp
+
+from ._sklearn_compat import InvalidParameterError
 
 
 def encode_labels(y, classes: np.ndarray, what: str, hint: str = "") -> np.ndarray:
@@ -30,3 +34,17 @@ def check_float32_range(X) -> None:
             f"> {np.finfo(np.float32).max:.3g}); ffsk computes in float32. Rescale X, e.g. "
             "with sklearn.preprocessing.StandardScaler."
         )
+
+
+def check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
+    """``hidden_layer_sizes`` (an int, or a non-empty sequence of positive
+    ints, numpy ints included) as a tuple of Python ints."""
+    as_tuple = (sizes,) if isinstance(sizes, Integral) else tuple(np.ravel(sizes).tolist())
+    if not as_tuple or not all(
+        isinstance(size, Integral) and not isinstance(size, bool) and size > 0 for size in as_tuple
+    ):
+        raise InvalidParameterError(
+            "The 'hidden_layer_sizes' parameter of ForwardForwardClassifier must be "
+            f"a positive int or a non-empty sequence of positive ints. Got {sizes!r} instead."
+        )
+    return tuple(int(size) for size in as_tuple)

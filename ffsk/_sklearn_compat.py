@@ -17,6 +17,13 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import _check_sample_weight
 
+
+def validate_params(estimator) -> None:
+    """Check ``estimator``'s parameters against its ``_parameter_constraints``
+    (raises ``InvalidParameterError``, a ValueError), as ``fit`` does."""
+    estimator._validate_params()
+
+
 __all__ = [
     "Interval",
     "InvalidParameterError",
@@ -24,4 +31,5 @@ __all__ = [
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
+    "validate_params",
 ]
