@@ -37,8 +37,8 @@ from ._label_embedding import (
     ENCODINGS,
     LabelEmbedding,
     concat_label_value,
-    mean_square_row_length,
     power_of_two_scale,
+    rms_row_length,
 )
 from ._losses import LOSSES
 from ._network import FFNetwork
@@ -106,9 +106,21 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         ``2 / epochs`` times its value in the last epoch. ``"constant"`` keeps
         ``learning_rate`` throughout. The decay is the default: it gained
         accuracy at the same number of epochs (figures in docs/benchmarks.md).
+        Each :meth:`fit` runs the whole schedule (``warm_start`` included);
+        :meth:`partial_fit` call ``i`` (counted by ``n_iter_``) uses the factor
+        of epoch ``i % epochs``, so ``epochs`` calls train as one fit, and
+        further calls — e.g. continuing a fitted model on new data — start a
+        new cycle at the full learning rate (a warm restart) instead of
+        crawling on at the last epoch's ``2 / epochs``.
 
     weight_decay : float, default=0.0
-        L2 penalty added to every layer's gradient by its Adam optimiser.
+        Decoupled weight decay (AdamW, Loshchilov & Hutter, 2019): every
+        optimiser step multiplies each layer's weights (and the read-out's) by
+        ``1 - lr * weight_decay``, with ``lr`` the step's learning rate. It is
+        not added to the gradient: Forward-Forward's local gradients are tiny,
+        so an L2 term there would dominate them and, through Adam's
+        normalisation, erase the weights. Ordinary values (``1e-4`` to
+        ``1e-1``) regularise gently.
 
     label_encoding : {"concat", "overlay"}, default="concat"
         How a label is embedded in an input row. ``"concat"`` appends a one-hot
@@ -495,7 +507,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             X, y = validate_data(
                 self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False
             )
-            check_float32_range(X)
+            check_float32_range(X, self.label_embedding_.feature_scale)
             y_encoded = self._encode_known_labels(y)
             classes = self.classes_
             device, embedding, precision = self.device_, self.label_embedding_, self.precision_
@@ -508,12 +520,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             X, y = validate_data(
                 self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=True
             )
-            check_float32_range(X)
             check_classification_targets(y)
             classes, y_encoded = self._classes_and_codes(y, incremental, classes)
+            embedding = self._label_embedding(X, classes.shape[0])
+            check_float32_range(X, embedding.feature_scale)
             generator = torch.Generator(device=device)
             generator.manual_seed(int(check_random_state(self.random_state).randint(2**31 - 1)))
-            embedding = self._label_embedding(X, classes.shape[0])
             network = FFNetwork(
                 embedding.n_network_features,
                 classes.shape[0],
@@ -527,13 +539,13 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         validation = None
         if self.early_stopping and not incremental:
             X, y_encoded, row_weights, validation = self._split_validation(
-                X, y_encoded, row_weights, generator
+                X, y_encoded, row_weights, generator, embedding.feature_scale
             )
         epochs = range(first_epoch, first_epoch + 1) if incremental else range(self.epochs)
         result = fit_epochs(
             network,
             embedding,
-            TrainingRows(X, device),
+            TrainingRows(X, device, scale=embedding.feature_scale),
             y_encoded,
             generator,
             self._fit_config(precision, y_encoded.shape[0]),
@@ -583,7 +595,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             verbose=self.verbose,
         )
 
-    def _split_validation(self, X, y_encoded, row_weights, generator):
+    def _split_validation(self, X, y_encoded, row_weights, generator, feature_scale: float):
         """Hold out a stratified ``validation_fraction`` of the rows."""
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=generator.device))
         indices = np.arange(X.shape[0])
@@ -594,8 +606,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         held_out.sort()
         weights = None if row_weights is None else row_weights[train]
         X_val = X[held_out]
-        if not sp.issparse(X_val):
-            # Scored after every epoch: convert once, not once per epoch.
+        if not sp.issparse(X_val) and feature_scale == 1.0:
+            # Scored after every epoch: convert once, not once per epoch
+            # (rows to be rescaled stay float64, which holds any scale).
             X_val = X_val.astype(np.float32, copy=False)
         return X[train], y_encoded[train], weights, (X_val, y_encoded[held_out])
 
@@ -665,12 +678,16 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         return check_hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _label_embedding(self, X, n_classes: int) -> LabelEmbedding:
-        mean_square = mean_square_row_length(X)
-        feature_scale = power_of_two_scale(mean_square**0.5)
+        rms = rms_row_length(X)
+        feature_scale = power_of_two_scale(rms)
         if self.label_encoding == "overlay":
+            # The label is label_scale times each row's largest value.
+            values = X.data if sp.issparse(X) else X
+            largest = max(float(values.max()), -float(values.min())) if values.size else 0.0
+            concat_label_value(largest * feature_scale, self.label_scale)  # checks the size
             label_value = float(self.label_scale)
         else:
-            label_value = concat_label_value(mean_square * feature_scale**2, self.label_scale)
+            label_value = concat_label_value(rms * feature_scale, self.label_scale)
         return LabelEmbedding(
             self.label_encoding, X.shape[1], n_classes, label_value, feature_scale
         )
@@ -753,7 +770,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _label_scores(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
-        check_float32_range(X)
+        check_float32_range(X, self.label_embedding_.feature_scale)
         return predict_scores(
             self.network_,
             self.label_embedding_,

@@ -12,6 +12,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._input_validation import encode_labels
+from ._rows import as_float32_tensor
 
 
 def _pyplot():
@@ -111,8 +112,9 @@ class GoodnessDisplay:
             proba[np.arange(len(codes)), codes] = -np.inf
             wrong = proba.argmax(axis=1)
         network, device = estimator.network_, estimator.device_
-        rows = torch.as_tensor(X, dtype=torch.float32, device=device)
-        features, label_values = estimator.label_embedding_.split(rows)
+        embedding = estimator.label_embedding_
+        rows = as_float32_tensor(X, device, embedding.feature_scale)
+        features, label_values = embedding.split(rows)
         goodness = [
             network.layer_goodness(features, label_values, torch.as_tensor(labels, device=device))
             .cpu()

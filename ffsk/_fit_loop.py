@@ -85,7 +85,7 @@ class FitResult:
 
 
 def learning_rate_factor(schedule: str, epoch: int, epochs: int) -> float:
-    """Multiplier of the learning rate in ``epoch`` (0-based) of ``epochs``.
+    """Multiplier of the learning rate in ``epoch`` (0-based, below ``epochs``).
 
     ``"constant"``: 1. ``"linear_decay"`` (Hinton's schedule): 1 for the first
     half, then decreasing linearly to ``2 / epochs`` in the last epoch.
@@ -205,8 +205,10 @@ def fit_epochs(
                 trainer.set_learning_rate_factor(
                     learning_rate_factor(
                         config.learning_rate_schedule,
-                        # Epochs past the schedule (more partial_fit calls) keep its last factor.
-                        min(epoch, config.schedule_epochs - 1),
+                        # The schedule repeats: partial_fit calls after a
+                        # completed schedule (e.g. after fit) start a new
+                        # cycle at the full rate, a warm restart.
+                        epoch % config.schedule_epochs,
                         config.schedule_epochs,
                     )
                 )

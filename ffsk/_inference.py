@@ -181,6 +181,7 @@ def predict_scores(
     score = scorer.readout_logits if network.readout is not None else scorer.scores
     with matmul_precision(device):
         scores = [
-            score(*embedding.split(rows)).cpu() for rows in iter_row_tensors(X, chunk_rows, device)
+            score(*embedding.split(rows)).cpu()
+            for rows in iter_row_tensors(X, chunk_rows, device, embedding.feature_scale)
         ]
     return torch.cat(scores).numpy().astype(np.float64)

@@ -69,9 +69,10 @@ class LabelEmbedding:
         return self.n_features
 
     def split(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(features, label_values)`` for raw rows ``X``."""
-        if self.feature_scale != 1.0:
-            X = X * self.feature_scale
+        """Return ``(features, label_values)`` for rows ``X`` already multiplied
+        by ``feature_scale`` (``_rows.py`` applies it while converting rows to
+        float32, in float64 where the input is float64, so that no value
+        underflows or overflows on the way)."""
         if self.encoding == "overlay":
             # The first k columns are overwritten by the label, so they do not
             # count towards the row's maximum.
@@ -94,6 +95,8 @@ class LabelEmbedding:
 #: by a power of two: float32 squares of their values would otherwise overflow
 #: to inf or underflow to 0 when rows are length-normalised.
 SAFE_LENGTH_EXPONENT = 32
+#: Largest label value: its square must stay far inside float32's range.
+MAX_LABEL_VALUE = 2.0**60
 
 
 def power_of_two_scale(rms_row_length: float) -> float:
@@ -105,20 +108,48 @@ def power_of_two_scale(rms_row_length: float) -> float:
     exponent = math.floor(math.log2(rms_row_length))
     if abs(exponent) < SAFE_LENGTH_EXPONENT:
         return 1.0
-    return 2.0**-exponent
+    try:
+        return math.ldexp(1.0, -exponent)
+    except OverflowError:
+        raise ValueError(
+            f"The rows of X are too small to be represented: their root-mean-square "
+            f"length is {rms_row_length:.3g}. Rescale X, e.g. with "
+            "sklearn.preprocessing.StandardScaler."
+        ) from None
 
 
-def concat_label_value(mean_square_row_length: float, label_scale: float) -> float:
-    """``label_scale`` times the root-mean-square row length of the training
-    data (times 1 if all rows are zero)."""
-    rms = mean_square_row_length**0.5
-    return label_scale * (rms if rms > 0 else 1.0)
+def concat_label_value(rms_row_length: float, label_scale: float) -> float:
+    """``label_scale`` times the root-mean-square row length of the (scaled)
+    training data (times 1 if all rows are zero). A ValueError names
+    ``label_scale`` when the value is too large for float32 arithmetic."""
+    value = label_scale * (rms_row_length if rms_row_length > 0 else 1.0)
+    if not value < MAX_LABEL_VALUE:
+        raise ValueError(
+            f"label_scale={label_scale!r} makes the embedded label {value:.3g} times larger "
+            "than a feature value, beyond what float32 arithmetic can square. Use a "
+            "label_scale between about 0.01 and 100."
+        )
+    return value
 
 
-def mean_square_row_length(X) -> float:
-    """Mean over rows of the squared Euclidean row length (dense or sparse)."""
+def rms_row_length(X) -> float:
+    """Root-mean-square Euclidean row length (dense or sparse), in float64,
+    without overflow or underflow whatever the scale of ``X``."""
     if X.shape[0] == 0:
         return 0.0
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return 0.0
+    largest = max(float(values.max()), -float(values.min()))
+    if largest == 0.0:
+        return 0.0
+    # Squares of float64 values outside about [1e-150, 1e150] under- or
+    # overflow: divide by the largest value first (a copy, for such data only).
+    divisor = 1.0 if 1e-100 < largest < 1e100 else largest
     if sp.issparse(X):
-        return float(X.multiply(X).sum() / X.shape[0])
-    return float(np.einsum("ij,ij->", X, X, dtype=np.float64) / X.shape[0])
+        scaled = X / divisor if divisor != 1.0 else X
+        mean_square = float(scaled.multiply(scaled).sum() / X.shape[0])
+    else:
+        scaled = X / divisor if divisor != 1.0 else X
+        mean_square = float(np.einsum("ij,ij->", scaled, scaled, dtype=np.float64) / X.shape[0])
+    return divisor * mean_square**0.5

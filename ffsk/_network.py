@@ -28,8 +28,11 @@ import torch
 from torch import nn
 
 #: Added to a row's length before dividing by it, so that an all-zero row
-#: normalises to zero instead of NaN.
-NORM_EPS = 1e-6
+#: normalises to zero instead of NaN. Tiny, so that it never matters for a
+#: row of any length float32 can square: the model does not depend on the
+#: scale of X (rows far outside that range are rescaled by a power of two
+#: first, see ``_label_embedding.py``).
+NORM_EPS = 1e-20
 
 Product = Callable[..., torch.Tensor]
 

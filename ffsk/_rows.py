@@ -20,8 +20,13 @@ import torch
 DEVICE_DATA_FRACTION = 0.5
 
 
-def as_float32_tensor(rows, device: torch.device) -> torch.Tensor:
-    """Rows as one float32 tensor on ``device`` (no copy for float32 on CPU)."""
+def as_float32_tensor(rows, device: torch.device, scale: float = 1.0) -> torch.Tensor:
+    """Rows times ``scale`` (a power of two) as one float32 tensor on
+    ``device``: no copy for float32 rows on the CPU when ``scale`` is 1;
+    otherwise the product is taken in float64 first, so values that float32
+    cannot hold before scaling (1e-300, 1e39) are not lost."""
+    if scale != 1.0:
+        rows = np.multiply(rows, scale, dtype=np.float64)
     with warnings.catch_warnings():
         # Read-only arrays (e.g. joblib's memory maps in a grid search) are
         # shared, not copied: ffsk never writes to its input tensors.
@@ -45,22 +50,28 @@ class TrainingRows:
     X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
     device : torch.device
         Where the mini-batches are needed.
+    scale : float, default=1.0
+        The label embedding's ``feature_scale``, applied while converting.
     keep_on_host : bool or None
         Force (True) or forbid (False) keeping dense data in host memory;
         None decides from the data size and the device's free memory.
     """
 
-    def __init__(self, X, device: torch.device, keep_on_host: bool | None = None):
+    def __init__(
+        self, X, device: torch.device, keep_on_host: bool | None = None, scale: float = 1.0
+    ):
         self.device = device
         self.sparse = sp.issparse(X)
         if self.sparse:
-            self.rows = X.tocsr()
+            self.rows = (X.astype(np.float64) * scale if scale != 1.0 else X).tocsr()
             self.on_device = False
         else:
             if keep_on_host is None:
                 keep_on_host = not fits_on_device(X.shape[0] * X.shape[1] * 4, device)
             self.on_device = not keep_on_host
-            self.rows = as_float32_tensor(X, device if self.on_device else torch.device("cpu"))
+            self.rows = as_float32_tensor(
+                X, device if self.on_device else torch.device("cpu"), scale
+            )
         #: Where permutations of row indices should be drawn.
         self.index_device = device if self.on_device else torch.device("cpu")
 
@@ -76,9 +87,11 @@ class TrainingRows:
         return gathered.to(self.device)
 
 
-def iter_row_tensors(X, chunk_rows: int, device: torch.device) -> Iterator[torch.Tensor]:
-    """Consecutive chunks of ``X`` as float32 tensors on ``device``; sparse
-    chunks are densified one at a time."""
+def iter_row_tensors(
+    X, chunk_rows: int, device: torch.device, scale: float = 1.0
+) -> Iterator[torch.Tensor]:
+    """Consecutive chunks of ``X`` times ``scale`` as float32 tensors on
+    ``device``; sparse chunks are densified one at a time."""
     for start in range(0, X.shape[0], chunk_rows):
         rows = X[start : start + chunk_rows]
-        yield as_float32_tensor(rows.toarray() if sp.issparse(rows) else rows, device)
+        yield as_float32_tensor(rows.toarray() if sp.issparse(rows) else rows, device, scale)

@@ -152,3 +152,35 @@ def test_n_iter_no_change_inf_never_stops_early_and_keeps_the_best_epoch(blobs):
     ).fit(X, y)
     assert clf.n_iter_ == 6 and len(clf.validation_scores_) == 6
     assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_continuing_after_a_decaying_fit_learns_new_data(blobs):
+    """After fit's linear decay ends at 2/epochs of the rate, partial_fit starts
+    a new cycle at the full rate (a warm restart) and learns what it is given."""
+    X, y = blobs
+    clf = ForwardForwardClassifier(**{**SMALL, "epochs": 50}).fit(X, y)
+    # New data: the same inputs, with the labels moved around.
+    y_new = (y + 1) % 3
+    assert clf.score(X, y_new) < 0.2
+    for _ in range(20):
+        clf.partial_fit(X, y_new)
+    assert clf.n_iter_ == 70
+    assert clf.score(X, y_new) > 0.9
+
+
+def test_the_learning_rate_schedule_repeats_for_further_partial_fit_calls(blobs, monkeypatch):
+    from ffsk._local_trainer import LocalTrainer
+
+    X, y = blobs
+    factors = []
+    original = LocalTrainer.set_learning_rate_factor
+
+    def record(self, factor):
+        factors.append(factor)
+        original(self, factor)
+
+    monkeypatch.setattr(LocalTrainer, "set_learning_rate_factor", record)
+    clf = ForwardForwardClassifier(**{**SMALL, "epochs": 4})
+    for _ in range(6):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert factors == pytest.approx([1.0, 1.0, 1.0, 0.5, 1.0, 1.0])

@@ -9,9 +9,10 @@ import torch
 from ffsk._label_embedding import (
     LabelEmbedding,
     concat_label_value,
-    mean_square_row_length,
     power_of_two_scale,
+    rms_row_length,
 )
+from ffsk._rows import as_float32_tensor
 
 
 def test_concat_appends_the_scaled_one_hot_and_overlay_overwrites_the_first_columns():
@@ -32,16 +33,28 @@ def test_concat_appends_the_scaled_one_hot_and_overlay_overwrites_the_first_colu
 
 def test_the_concat_label_value_follows_the_rows_rms_length():
     X = np.array([[3.0, 4.0], [0.0, 0.0]])
-    assert mean_square_row_length(X) == pytest.approx(12.5)
-    assert mean_square_row_length(sp.csr_matrix(X)) == pytest.approx(12.5)
-    assert concat_label_value(12.5, 0.5) == pytest.approx(0.5 * 12.5**0.5)
+    assert rms_row_length(X) == pytest.approx(12.5**0.5)
+    assert rms_row_length(sp.csr_matrix(X)) == pytest.approx(12.5**0.5)
+    assert concat_label_value(12.5**0.5, 0.5) == pytest.approx(0.5 * 12.5**0.5)
     assert concat_label_value(0.0, 0.5) == 0.5  # all-zero data
+    with pytest.raises(ValueError, match="label_scale=1e\\+39 makes the embedded label"):
+        concat_label_value(1.5, 1e39)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-45, 1e39, 1e300])
+def test_the_rms_length_is_exact_at_any_float64_scale(scale):
+    X = np.array([[3.0, 4.0], [0.0, 0.0]])
+    assert rms_row_length(X * scale) == pytest.approx(12.5**0.5 * scale, rel=1e-12)
+    assert rms_row_length(sp.csr_matrix(X * scale)) == pytest.approx(12.5**0.5 * scale)
 
 
 def test_only_rows_far_from_unit_length_are_rescaled_by_an_exact_power_of_two():
     assert power_of_two_scale(1.0) == 1.0 and power_of_two_scale(2.0**31) == 1.0
     assert power_of_two_scale(2.0**40) == 2.0**-40
     assert power_of_two_scale(3 * 2.0**-50) == 2.0**49
-    embedding = LabelEmbedding("concat", 2, 2, 1.0, feature_scale=2.0**-40)
-    features, _ = embedding.split(torch.tensor([[2.0**40, 2.0**41]], dtype=torch.float32))
-    assert features.tolist() == [[1.0, 2.0]]
+    assert power_of_two_scale(1e-300) == 2.0**997
+    # rows are scaled while converting, in float64: nothing is lost on the way
+    rows = as_float32_tensor(np.array([[1e-300, 3e-300]]), torch.device("cpu"), 2.0**997)
+    np.testing.assert_allclose(rows.numpy(), [[1e-300 * 2.0**997, 3e-300 * 2.0**997]])
+    with pytest.raises(ValueError, match="too small to be represented"):
+        power_of_two_scale(1e-320)
