@@ -369,3 +369,47 @@ def test_predict_proba_is_the_softmax_of_the_goodness_scores(blobs):
     X, y = blobs
     clf = ForwardForwardClassifier(**FAST).fit(X, y)
     np.testing.assert_allclose(clf.predict_proba(X), softmax_of(clf.decision_function(X)))
+
+
+def test_random_negatives_are_wrong_labels_and_learn(blobs, monkeypatch):
+    from ffsk._negatives import RandomNegatives
+
+    X, y = blobs
+    draws = []
+    original = RandomNegatives.draw
+
+    def spy(self, labels, scores, generator):
+        negatives = original(self, labels, scores, generator)
+        draws.append((labels.clone(), negatives.clone()))
+        return negatives
+
+    monkeypatch.setattr(RandomNegatives, "draw", spy)
+    clf = ForwardForwardClassifier(**FAST, negatives="random").fit(X, y)
+    assert draws and all(not torch.any(pos == neg) for pos, neg in draws)
+    assert clf.score(X, y) > 0.9
+
+
+def test_decision_function_is_the_reference_forward_forward_score(blobs):
+    """The estimator's scores are those of the algorithm's definition, computed
+    naively from the fitted weights: embed each label explicitly, normalise
+    every layer's input to unit length, sum the goodness over layers."""
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST, precision="float32").fit(X, y)
+    network, embedding = clf.network_, clf.label_embedding_
+    rows = torch.as_tensor(X, dtype=torch.float32)
+    first = network.input_layer
+    weight = torch.cat([first.feature_weight, first.label_weight], dim=1)
+    scores = []
+    for label in range(3):
+        embedded = embedding.embed(rows, torch.full((len(X),), label))
+        unit = embedded / embedded.norm(dim=1, keepdim=True)
+        activity = torch.relu(unit @ weight.T + first.bias)
+        total = activity.square().mean(dim=1)
+        for layer in network.hidden_layers:
+            unit = activity / activity.norm(dim=1, keepdim=True)
+            activity = torch.relu(unit @ layer.weight.T + layer.bias)
+            total += activity.square().mean(dim=1)
+        scores.append(total)
+    np.testing.assert_allclose(
+        clf.decision_function(X), torch.stack(scores, dim=1).numpy(), rtol=1e-4, atol=1e-6
+    )

@@ -87,3 +87,39 @@ def test_bad_weights_are_refused(blobs):
         ForwardForwardClassifier(**SMALL, class_weight="balanced").partial_fit(
             X, y, classes=[0, 1, 2]
         )
+
+
+def test_class_weight_multiplies_sample_weight():
+    """The row weights are sample_weight times the class's weight (not one
+    replacing the other): the same model as the product passed as weights."""
+    X, y = _digits_subset()
+    sample_weight = np.where(np.arange(len(y)) % 3 == 0, 0.5, 2.0)
+    class_weight = {label: (4.0 if label % 2 else 0.25) for label in np.unique(y)}
+    params = dict(hidden_layer_sizes=(16,), epochs=3, random_state=0, device="cpu")
+    both = ForwardForwardClassifier(**params, class_weight=class_weight)
+    both.fit(X, y, sample_weight=sample_weight)
+    product = sample_weight * np.array([class_weight[label] for label in y])
+    reference = ForwardForwardClassifier(**params).fit(X, y, sample_weight=product)
+    np.testing.assert_array_equal(both.predict_proba(X), reference.predict_proba(X))
+    only_class = ForwardForwardClassifier(**params, class_weight=class_weight).fit(X, y)
+    assert not np.array_equal(only_class.predict_proba(X), both.predict_proba(X))
+
+
+def test_the_softmax_readout_learns_with_the_sample_weights():
+    """Rows of weight 0 teach the read-out nothing: a class whose rows all
+    weigh 0 is (almost) never predicted, though its rows are easy to tell."""
+    X, y = _digits_subset()
+    params = dict(hidden_layer_sizes=(64, 64), epochs=15, random_state=0, readout="softmax")
+    weights = np.where(y == 0, 0.0, 1.0)
+    weighted = ForwardForwardClassifier(**params).fit(X, y, sample_weight=weights)
+    plain = ForwardForwardClassifier(**params).fit(X, y)
+    zeros = y == 0
+    assert np.mean(plain.predict(X[zeros]) == 0) > 0.8
+    assert np.mean(weighted.predict(X[zeros]) == 0) < 0.2
+
+
+def _digits_subset():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X[:600] / 16.0, y[:600]
