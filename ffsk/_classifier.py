@@ -51,12 +51,17 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
+from ._threads import ThreadChooser, restored_torch_threads, set_threads
 
 __all__ = ["ForwardForwardClassifier", "TrainingDivergedError", "auto_batch_size"]
 
 #: Input accepted by fit and predict: array-likes, pandas frames and scipy
 #: sparse matrices.
 MatrixLike = ArrayLike | sp.spmatrix | sp.sparray
+
+
+#: Wrong labels scored per row by hard negatives with ``negative_candidates="auto"``.
+AUTO_NEGATIVE_CANDIDATES = 9
 
 
 def auto_batch_size(n_samples: int) -> int:
@@ -147,6 +152,14 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         more than with ``"random"``, but reach a given accuracy sooner (see
         docs/benchmarks.md). With many classes, ``"random"`` trains faster.
 
+    negative_candidates : int or "auto", default="auto"
+        With ``negatives="hard"``, how many wrong labels each row scores: its
+        negative is drawn among those, in proportion to ``exp(score)``. Fewer
+        candidates than wrong labels make a training step's cost independent
+        of the number of classes (the candidates are drawn uniformly, so every
+        wrong label is scored now and then). ``"auto"`` uses 9: every wrong
+        label for up to 10 classes, 9 of them beyond.
+
     readout : {"goodness", "softmax"}, default="goodness"
         How a sample is classified. ``"goodness"``: embed each of the ``k``
         labels and pick the one with the highest goodness (``k`` forward
@@ -199,6 +212,15 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         (AVX512-BF16 or AMX), where it is faster with the same accuracy (see
         docs/benchmarks.md), and float32 elsewhere. Use ``"float32"`` for results that do
         not depend on the CPU model.
+
+    n_threads : int or "auto", default="auto"
+        CPU threads torch uses while ffsk trains or predicts. ``"auto"``:
+        before every epoch (and every prediction), as many as there are
+        cores that other processes leave idle, up to the number torch would
+        use anyway (``OMP_NUM_THREADS``, ``torch.set_num_threads``, joblib's
+        worker limits): Forward-Forward's small products slow down badly when
+        their threads share a core with other work. An int uses that many.
+        Your torch setting is restored after every call.
 
     compile : bool, default=False
         Fuse the element-wise work of each layer's local loss with
@@ -326,11 +348,13 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "label_encoding": [StrOptions(set(ENCODINGS))],
         "label_scale": [Interval(Real, 0, None, closed="neither")],
         "negatives": [StrOptions({"random", "hard"})],
+        "negative_candidates": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions(set(LOSSES))],
         "sharpness": [Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "compile": ["boolean"],
+        "n_threads": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "early_stopping": ["boolean"],
@@ -357,6 +381,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         label_encoding: str = "concat",
         label_scale: float = 0.5,
         negatives: str = "hard",
+        negative_candidates: int | str = "auto",
         goodness_layers: str = "all",
         readout: str = "goodness",
         peer_normalization: float = 0.0,
@@ -365,6 +390,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         device: str | torch.device = "auto",
         precision: str = "auto",
         compile: bool = False,
+        n_threads: int | str = "auto",
         warm_start: bool = False,
         class_weight: dict | str | None = None,
         early_stopping: bool = False,
@@ -384,6 +410,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.label_encoding = label_encoding
         self.label_scale = label_scale
         self.negatives = negatives
+        self.negative_candidates = negative_candidates
         self.goodness_layers = goodness_layers
         self.readout = readout
         self.peer_normalization = peer_normalization
@@ -392,6 +419,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.precision = precision
         self.compile = compile
+        self.n_threads = n_threads
         self.warm_start = warm_start
         self.class_weight = class_weight
         self.early_stopping = early_stopping
@@ -478,7 +506,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _fit_keeping_state_on_failure(self, X, y, **kwargs):
         previous_state = dict(self.__dict__)
         try:
-            return self._fit(X, y, **kwargs)
+            with restored_torch_threads():
+                return self._fit(X, y, **kwargs)
         except BaseException:
             # Never leave a half-fitted estimator: restore exactly what was
             # there (a continued fit trains copies, so the old network is intact).
@@ -593,6 +622,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
             verbose=self.verbose,
+            n_threads=self.n_threads,
+            negative_candidates=(
+                AUTO_NEGATIVE_CANDIDATES
+                if self.negative_candidates == "auto"
+                else self.negative_candidates
+            ),
         )
 
     def _split_validation(self, X, y_encoded, row_weights, generator, feature_scale: float):
@@ -771,13 +806,16 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
         check_float32_range(X, self.label_embedding_.feature_scale)
-        return predict_scores(
-            self.network_,
-            self.label_embedding_,
-            X,
-            self.precision_,
-            skip_first_goodness=self.goodness_layers == "skip_first",
-        )
+        with restored_torch_threads() as limit:
+            if self.device_.type == "cpu":
+                set_threads(ThreadChooser(self.n_threads, limit).choose())
+            return predict_scores(
+                self.network_,
+                self.label_embedding_,
+                X,
+                self.precision_,
+                skip_first_goodness=self.goodness_layers == "skip_first",
+            )
 
     # ------------------------------------------------------ scikit-learn API
     def __sklearn_tags__(self):

@@ -106,3 +106,71 @@ def load_keras_npz(path: str | Path):
         splits.append((rows.astype(np.float32, copy=False), labels))
     (X_train, y_train), (X_test, y_test) = splits
     return X_train, X_test, y_train, y_test
+
+
+ADULT_COLUMNS = (
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
+)
+ADULT_NUMERIC = ("age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week")
+
+
+def load_adult(directory: str | Path):
+    """UCI Adult from its original files (``adult.data``, ``adult.test``) in
+    ``directory``, as pandas frames with ``"?"`` read as missing. Returns
+    X_train, X_test, y_train, y_test; ``y`` is ``">50K"`` or ``"<=50K"`` (the
+    test file's trailing dots removed). Needs pandas."""
+    import pandas as pd
+
+    directory = Path(directory)
+    frames = []
+    for name, skip in (("adult.data", 0), ("adult.test", 1)):
+        path = directory / name
+        if not path.is_file():
+            raise FileNotFoundError(f"No such data file: {path}")
+        frame = pd.read_csv(
+            path,
+            header=None,
+            names=[*ADULT_COLUMNS, "income"],
+            skiprows=skip,
+            sep=r",\s*",
+            engine="python",
+            na_values="?",
+        ).dropna(subset=["income"])
+        frames.append(frame)
+    splits = []
+    for frame in frames:
+        y = frame.pop("income").str.rstrip(".").to_numpy()
+        for column in ADULT_NUMERIC:
+            frame[column] = frame[column].astype(float)
+        splits.append((frame.reset_index(drop=True), y))
+    (X_train, y_train), (X_test, y_test) = splits
+    return X_train, X_test, y_train, y_test
+
+
+def load_pendigits(directory: str | Path):
+    """UCI Pen-Based Digits from ``pendigits.tra`` and ``pendigits.tes`` in
+    ``directory``: 16 integer features in 0..100, scaled to [0, 1]. Returns
+    X_train, X_test, y_train, y_test."""
+    directory = Path(directory)
+    splits = []
+    for name in ("pendigits.tra", "pendigits.tes"):
+        path = directory / name
+        if not path.is_file():
+            raise FileNotFoundError(f"No such data file: {path}")
+        table = np.loadtxt(path, delimiter=",", skiprows=1)
+        splits.append((table[:, :-1] / 100.0, table[:, -1].astype(int)))
+    (X_train, y_train), (X_test, y_test) = splits
+    return X_train, X_test, y_train, y_test

@@ -41,6 +41,7 @@ from ._readout_trainer import ReadoutTrainer
 from ._reporting import print_epoch, progress_bar
 from ._rows import TrainingRows
 from ._snapshots import EpochCheckpoint
+from ._threads import ThreadChooser, set_threads
 
 
 class TrainingDivergedError(ArithmeticError):
@@ -69,6 +70,10 @@ class FitConfig:
     n_iter_no_change: int = 10
     tol: float = 1e-4
     verbose: int = 0
+    #: Wrong labels scored per row by hard negatives (None: all of them).
+    negative_candidates: int | None = None
+    #: CPU threads: an int, or "auto" (the cores other processes leave idle).
+    n_threads: int | str = "auto"
 
 
 @dataclass
@@ -112,7 +117,7 @@ def make_trainer(network: FFNetwork, config: FitConfig) -> LocalTrainer:
         loss=config.loss,
         threshold=config.threshold,
         sharpness=config.sharpness,
-        negatives=negative_sampler(config.negatives, network.n_classes),
+        negatives=negative_sampler(config.negatives, network.n_classes, config.negative_candidates),
         compute_dtype=dtype,
         compile=config.compile,
         weight_decay=config.weight_decay,
@@ -194,6 +199,7 @@ def fit_epochs(
     batch_size = min(config.batch_size, n_samples)
     first_epoch_number = len(loss_curve)
     last_epoch_number = first_epoch_number + len(epochs)
+    threads = ThreadChooser(config.n_threads, torch.get_num_threads())
     checkpoint = None  # the state after the last committed epoch, when another follows
     live_is_committed = True  # whether the network holds the last committed epoch
     interrupted = False
@@ -202,6 +208,8 @@ def fit_epochs(
             for epoch in epochs:
                 started = time.perf_counter()
                 live_is_committed = False
+                if device.type == "cpu":
+                    set_threads(threads.choose())
                 trainer.set_learning_rate_factor(
                     learning_rate_factor(
                         config.learning_rate_schedule,

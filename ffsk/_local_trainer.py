@@ -109,8 +109,10 @@ class LocalTrainer:
                 features, label_values, pos_labels, base / inv_length[:, None], weights
             )
 
-        def scores() -> torch.Tensor:
-            return summed_goodness(base, label_coef, live, self._score_weights, self.product)
+        def scores(candidates: torch.Tensor | None = None) -> torch.Tensor:
+            return summed_goodness(
+                base, label_coef, live, self._score_weights, self.product, candidates
+            )
 
         neg_labels = self.negatives.draw(pos_labels, scores, generator)
         labels = torch.cat([pos_labels, neg_labels])

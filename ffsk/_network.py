@@ -145,17 +145,21 @@ def summed_goodness(
     weights: NetworkWeights,
     layer_weights: Sequence[float],
     product: Product,
+    candidates: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Goodness summed over layers for every label of every row, ``(n, k)``.
+    """Goodness summed over layers for every label of every row, ``(n, k)``,
+    or for the ``m`` labels of each row in ``candidates`` (``(n, m)`` class
+    indices), ``(n, m)``.
 
     Starts from the first layer's shared feature product ``base`` (see
-    :func:`first_layer_base`); the ``k`` label columns are broadcast onto it,
-    then the deeper layers run on one ``(n * k, h)`` block. ``layer_weights``
-    say which layers count (see :func:`goodness_layer_weights`).
+    :func:`first_layer_base`); the label columns are broadcast onto it, then
+    the deeper layers run on one ``(n * k, h)`` (or ``(n * m, h)``) block.
+    ``layer_weights`` say which layers count (see :func:`goodness_layer_weights`).
     """
-    n, k = base.shape[0], weights.label_rows.shape[0]
+    label_rows = weights.label_rows if candidates is None else weights.label_rows[candidates]
+    n, k = base.shape[0], label_rows.shape[-2]
     activity = first_layer_activity(
-        base[:, None, :], label_coef[:, None], weights.label_rows, weights.first_bias
+        base[:, None, :], label_coef[:, None], label_rows, weights.first_bias
     ).reshape(n * k, -1)
     widths = weights.widths
     total = activity.square().sum(dim=1) * (layer_weights[0] / widths[0])

@@ -171,3 +171,25 @@ def test_state_dict_round_trip_continues_identically():
     pairs = zip(network.state_dict().items(), copy_network.state_dict().values(), strict=True)
     for (name, a), b in pairs:
         assert torch.equal(a, b), name
+
+
+@pytest.mark.parametrize("n_classes", [10, 100])
+def test_hard_negative_scoring_work_does_not_grow_with_the_classes(n_classes, monkeypatch):
+    """With 9 candidates, the deeper layers score at most 10 labels per row
+    (10 classes: all of them; 100 classes: 9 wrong ones)."""
+    import ffsk._network as network_module
+
+    rows_seen = []
+    original = network_module.hidden_forward
+
+    def spy(previous, weight_t, bias, product):
+        rows_seen.append(previous.shape[0])
+        return original(previous, weight_t, bias, product)
+
+    monkeypatch.setattr(network_module, "hidden_forward", spy)
+    network = make_network(n_classes=n_classes, sizes=(16, 8))
+    features, values, pos, _ = make_batch(n=20, n_classes=n_classes)
+    trainer = make_trainer(network, negatives=HardNegatives(n_classes, n_candidates=9))
+    trainer.step(features, values, pos, torch.Generator().manual_seed(0))
+    # the scoring pass through the deeper layer (training uses its own step)
+    assert rows_seen == [20 * (10 if n_classes == 10 else 9)]

@@ -82,3 +82,38 @@ def test_the_sampler_is_chosen_by_name():
     assert isinstance(negative_sampler("hard", 3), HardNegatives)
     with pytest.raises(ValueError, match="'hard' or 'random'"):
         negative_sampler("easy", 3)
+
+
+def test_candidates_are_distinct_wrong_labels_covering_all_of_them():
+    from ffsk._negatives import wrong_label_candidates
+
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(30) % 30
+    labels = labels.repeat(200)
+    candidates = wrong_label_candidates(labels, 30, 5, generator)
+    assert candidates.shape == (6000, 5)
+    assert not torch.any(candidates == labels[:, None])
+    assert all(len(set(row.tolist())) == 5 for row in candidates[:100])
+    counts = torch.bincount(candidates[labels == 0].flatten(), minlength=30)
+    assert counts[0] == 0 and torch.all(counts[1:] > 0)
+
+
+def test_hard_negatives_among_candidates_score_only_the_candidates_and_favour_high_scores():
+    generator = torch.Generator().manual_seed(0)
+    n, k = 3000, 50
+    labels = torch.arange(n) % k
+    asked = []
+
+    def scores(candidates=None):
+        assert candidates is not None, "with candidates, every label must not be scored"
+        asked.append(candidates.shape)
+        # label 1 (when it is a candidate) scores far above the others
+        return torch.where(candidates == 1, 20.0, 0.0)
+
+    drawn = HardNegatives(k, n_candidates=4).draw(labels, scores, generator)
+    assert asked == [(n, 4)]
+    assert not torch.any(drawn == labels)
+    # label 1 is a candidate of about 4/49 of the rows not labelled 1, and is
+    # then nearly always drawn
+    share = (drawn == 1).float().mean().item()
+    assert 0.06 < share < 0.11

@@ -1,0 +1,105 @@
+"""How many CPU threads torch uses while ffsk computes.
+
+Forward-Forward's products are small (mini-batches of 50 to 100 rows), and
+small OpenMP products lose badly to thread synchronisation when a core is
+taken by another process: on 2 cores beside one CPU-bound process, 2 threads
+made an epoch 2.6x slower than 1 thread (docs/benchmarks.md). So with
+``n_threads="auto"`` ffsk uses as many threads as there are cores that other
+processes leave idle, up to the number torch would use anyway (which follows
+``OMP_NUM_THREADS``, ``torch.set_num_threads`` and joblib's worker limits).
+The idle cores are measured from the kernel's CPU counters over the last
+epoch (Linux) or read from the load average (elsewhere on Unix), and decided
+again before every epoch. The user's torch setting is restored after every
+call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Iterator
+
+import torch
+
+
+@contextlib.contextmanager
+def restored_torch_threads() -> Iterator[int]:
+    """Yield torch's current thread count and put it back afterwards,
+    whatever was set inside."""
+    previous = torch.get_num_threads()
+    try:
+        yield previous
+    finally:
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
+
+
+def _busy_seconds(cpus: set[int]) -> float | None:
+    """CPU seconds spent busy so far on ``cpus``, from /proc/stat (None where
+    there is no /proc/stat)."""
+    try:
+        with open("/proc/stat") as stat:
+            lines = stat.read().splitlines()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    busy = 0
+    for line in lines:
+        name, *fields = line.split()
+        if not name.startswith("cpu") or name == "cpu" or int(name[3:]) not in cpus:
+            continue
+        # user nice system idle iowait irq softirq steal ...: idle and iowait are idle
+        values = [int(field) for field in fields[:8]]
+        busy += sum(values) - values[3] - values[4]
+    return busy / ticks
+
+
+def _own_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+class ThreadChooser:
+    """Chooses torch's thread count for each epoch (``n_threads`` an int: that
+    many, always; ``"auto"``: the cores other processes leave idle)."""
+
+    def __init__(self, n_threads: int | str, limit: int):
+        self.n_threads = n_threads
+        self.limit = max(1, limit)
+        try:
+            self.cpus = set(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            self.cpus = set(range(os.cpu_count() or 1))
+        self._mark = None
+
+    def choose(self) -> int:
+        """The thread count for the next stretch of work; call it before each
+        epoch (the measurement covers what ran since the last call)."""
+        if self.n_threads != "auto":
+            return int(self.n_threads)
+        now, own, busy = time.perf_counter(), _own_seconds(), _busy_seconds(self.cpus)
+        others = None
+        if self._mark is not None and busy is not None:
+            then, own_then, busy_then = self._mark
+            elapsed = now - then
+            if elapsed > 0:
+                others = max(0.0, (busy - busy_then) - (own - own_then)) / elapsed
+        self._mark = (now, own, busy)
+        if others is None:
+            others = self._load_average_of_others()
+        idle = len(self.cpus) - others
+        return max(1, min(self.limit, math.floor(idle + 0.5)))
+
+    def _load_average_of_others(self) -> float:
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):  # no load average (Windows)
+            return 0.0
+
+
+def set_threads(count: int) -> None:
+    """Set torch's intra-op thread count if it differs."""
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)

@@ -1,0 +1,91 @@
+"""ffsk/_threads.py: threads chosen from the cores other processes leave
+idle, the user's torch setting restored after every call."""
+
+import numpy as np
+import pytest
+import torch
+
+import ffsk._threads as threads_module
+from ffsk import ForwardForwardClassifier
+from ffsk._local_trainer import LocalTrainer
+from ffsk._threads import ThreadChooser, restored_torch_threads
+
+
+def _fake_clock(monkeypatch, busy_other_per_second, own_per_second=1.0):
+    """Simulate /proc/stat and our own CPU time: every call advances the clock
+    by one second, in which other processes keep ``busy_other_per_second``
+    cores busy."""
+    clock = {"t": 0.0}
+
+    def perf_counter():
+        clock["t"] += 1.0
+        return clock["t"]
+
+    monkeypatch.setattr(threads_module.time, "perf_counter", perf_counter)
+    monkeypatch.setattr(threads_module, "_own_seconds", lambda: clock["t"] * own_per_second)
+    monkeypatch.setattr(
+        threads_module,
+        "_busy_seconds",
+        lambda cpus: clock["t"] * (busy_other_per_second + own_per_second),
+    )
+    monkeypatch.setattr(threads_module.os, "getloadavg", lambda: (busy_other_per_second, 0, 0))
+
+
+@pytest.mark.parametrize(("others", "expected"), [(0.0, 2), (1.0, 1), (0.3, 2), (1.8, 1)])
+def test_auto_uses_the_cores_other_processes_leave_idle(monkeypatch, others, expected):
+    _fake_clock(monkeypatch, others)
+    chooser = ThreadChooser("auto", limit=2)
+    chooser.cpus = {0, 1}
+    assert chooser.choose() == expected  # from the load average
+    assert chooser.choose() == expected  # from the CPU counters since the last call
+
+
+def test_auto_never_exceeds_torchs_own_limit_and_a_number_is_obeyed(monkeypatch):
+    _fake_clock(monkeypatch, 0.0)
+    chooser = ThreadChooser("auto", limit=1)
+    chooser.cpus = {0, 1, 2, 3}
+    assert chooser.choose() == 1
+    assert ThreadChooser(3, limit=1).choose() == 3
+
+
+@pytest.mark.parametrize("n_threads", ["auto", 1])
+def test_the_users_torch_threads_are_restored_after_fit_and_predict(blobs, n_threads):
+    X, y = blobs
+    with restored_torch_threads():
+        torch.set_num_threads(2)
+        clf = ForwardForwardClassifier(
+            hidden_layer_sizes=(8,), epochs=2, n_threads=n_threads, random_state=0
+        )
+        clf.fit(X, y)
+        assert torch.get_num_threads() == 2
+        clf.predict(X)
+        assert torch.get_num_threads() == 2
+        clf.partial_fit(X, y)
+        assert torch.get_num_threads() == 2
+
+
+def test_a_fixed_thread_count_is_used_while_training(blobs, monkeypatch):
+    X, y = blobs
+    seen = set()
+    original = LocalTrainer.step
+
+    def step(self, *args, **kwargs):
+        seen.add(torch.get_num_threads())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LocalTrainer, "step", step)
+    with restored_torch_threads():
+        torch.set_num_threads(2)
+        ForwardForwardClassifier(hidden_layer_sizes=(8,), epochs=2, n_threads=1).fit(X, y)
+    assert seen == {1}
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_thread_counts_do_not_change_the_model(digits_split, precision):
+    """What "auto" picks depends on the machine's load, so reproducibility
+    needs the same bits with 1 or 2 threads (true of torch's CPU products)."""
+    X, _, y, _ = digits_split
+    params = dict(epochs=2, random_state=0, precision=precision)
+    one = ForwardForwardClassifier(**params, n_threads=1).fit(X, y).predict_proba(X)
+    two = ForwardForwardClassifier(**params, n_threads=2).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(one, two)
