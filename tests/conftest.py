@@ -26,3 +26,19 @@ def blobs():
     y = np.repeat([0, 1, 2], 40)
     X = centers[y] + 0.4 * rng.randn(len(y), 4)
     return X, y
+
+
+@pytest.fixture(autouse=True)
+def quiet_machine_for_threads(monkeypatch, request):
+    """n_threads="auto" follows the machine's load, and float32 products may
+    round differently with another thread count: tests that compare two fits
+    bit for bit must not depend on what else the machine is doing. So tests
+    see a quiet machine (auto = torch's thread count), except those of
+    ``tests/test_threads.py``, which simulate the load they need."""
+    if request.module.__name__.endswith("test_threads"):
+        return
+    import ffsk._threads as threads
+
+    monkeypatch.setattr(threads.ThreadChooser, "choose", lambda self: (
+        int(self.n_threads) if self.n_threads != "auto" else self.limit
+    ))  # fmt: skip

@@ -81,11 +81,23 @@ def test_a_fixed_thread_count_is_used_while_training(blobs, monkeypatch):
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
-def test_thread_counts_do_not_change_the_model(digits_split, precision):
-    """What "auto" picks depends on the machine's load, so reproducibility
-    needs the same bits with 1 or 2 threads (true of torch's CPU products)."""
+def test_thread_counts_change_the_model_only_by_rounding(digits_split, precision):
+    """What "auto" picks depends on the machine's load; another thread count
+    may round float32 products differently, nothing more."""
     X, _, y, _ = digits_split
     params = dict(epochs=2, random_state=0, precision=precision)
-    one = ForwardForwardClassifier(**params, n_threads=1).fit(X, y).predict_proba(X)
-    two = ForwardForwardClassifier(**params, n_threads=2).fit(X, y).predict_proba(X)
-    np.testing.assert_array_equal(one, two)
+    one = ForwardForwardClassifier(**params, n_threads=1).fit(X, y)
+    two = ForwardForwardClassifier(**params, n_threads=2).fit(X, y)
+    np.testing.assert_allclose(one.predict_proba(X), two.predict_proba(X), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(one.predict(X), two.predict(X))
+
+
+def test_the_cpu_counters_are_read_on_linux():
+    import os
+
+    if not os.path.exists("/proc/stat"):
+        pytest.skip("no /proc/stat on this system")
+    first = threads_module._busy_seconds(set(os.sched_getaffinity(0)))
+    sum(i * i for i in range(200_000))  # keep a core busy for a moment
+    second = threads_module._busy_seconds(set(os.sched_getaffinity(0)))
+    assert 0 < first <= second
