@@ -27,7 +27,7 @@ from ._continuation import restore_generator
 from ._devices import may_use_cuda, resolve_device, resolve_precision
 from ._fit_loop import FitConfig, TrainingDivergedError, fit_epochs
 from ._fitted_state import set_fitted_state
-from ._inference import predict_scores
+from ._inference import iter_scores
 from ._input_validation import (
     check_float32_range,
     check_hidden_layer_sizes,
@@ -799,17 +799,35 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, taken from ``classes_``.
         """
-        scores = self._label_scores(X)
-        return self.classes_[np.argmax(scores, axis=1)]
+        # The arg-max chunk by chunk: no (n, k) score matrix is kept.
+        X = self._validated_rows(X)
+        codes = np.empty(X.shape[0], dtype=np.intp)
+        for start, chunk in self._score_chunks(X):
+            codes[start : start + chunk.shape[0]] = chunk.argmax(axis=1)
+        return self.classes_[codes]
 
     def _label_scores(self, X) -> np.ndarray:
+        """All class scores ``(n, k)``, float64, filled chunk by chunk."""
+        X = self._validated_rows(X)
+        scores = np.empty((X.shape[0], len(self.classes_)), dtype=np.float64)
+        for start, chunk in self._score_chunks(X):
+            scores[start : start + chunk.shape[0]] = chunk
+        return scores
+
+    def _validated_rows(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
         check_float32_range(X, self.label_embedding_.feature_scale)
+        return X
+
+    def _score_chunks(self, X):
+        """Yield the class scores of validated rows ``X`` chunk by chunk
+        (``(first row, float32 (rows, k))``), with the thread count chosen
+        for this call and torch's setting restored afterwards."""
         with restored_torch_threads() as limit:
             if self.device_.type == "cpu":
                 set_threads(ThreadChooser(self.n_threads, limit).choose())
-            return predict_scores(
+            yield from iter_scores(
                 self.network_,
                 self.label_embedding_,
                 X,

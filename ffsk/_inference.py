@@ -18,6 +18,8 @@ and zero bias, so their activity is zero.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -162,6 +164,31 @@ class LabelScorer:
         return self._blockwise(features, label_values, self._readout_block)
 
 
+def iter_scores(
+    network: FFNetwork,
+    embedding: LabelEmbedding,
+    X,
+    precision: str,
+    *,
+    skip_first_goodness: bool = False,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Class scores of validated rows ``X`` (a float array or a CSR matrix),
+    chunk by chunk: ``(first row, float32 scores (rows, k))``. The goodness
+    summed over layers per label, or the softmax read-out's logits when the
+    network has one. Memory is bounded by the chunk size, whatever ``X``'s."""
+    device = network.input_layer.bias.device
+    scorer = LabelScorer(network, compute_dtype(precision), skip_first_goodness)
+    # Dense rows are converted a few blocks at a time; sparse rows are
+    # densified one block at a time.
+    chunk_rows = scorer.block_rows * (1 if sp.issparse(X) else 16)
+    score = scorer.readout_logits if network.readout is not None else scorer.scores
+    start = 0
+    with matmul_precision(device):
+        for rows in iter_row_tensors(X, chunk_rows, device, embedding.feature_scale):
+            yield start, score(*embedding.split(rows)).cpu().numpy()
+            start += rows.shape[0]
+
+
 def predict_scores(
     network: FFNetwork,
     embedding: LabelEmbedding,
@@ -170,18 +197,11 @@ def predict_scores(
     *,
     skip_first_goodness: bool = False,
 ) -> np.ndarray:
-    """Class scores ``(n, k)`` (float64) of validated rows ``X`` (a float
-    array or a CSR matrix): the goodness summed over layers per label, or the
-    softmax read-out's logits when the network has one."""
-    device = network.input_layer.bias.device
-    scorer = LabelScorer(network, compute_dtype(precision), skip_first_goodness)
-    # Dense rows are converted a few blocks at a time; sparse rows are
-    # densified one block at a time.
-    chunk_rows = scorer.block_rows * (1 if sp.issparse(X) else 16)
-    score = scorer.readout_logits if network.readout is not None else scorer.scores
-    with matmul_precision(device):
-        scores = [
-            score(*embedding.split(rows)).cpu()
-            for rows in iter_row_tensors(X, chunk_rows, device, embedding.feature_scale)
-        ]
-    return torch.cat(scores).numpy().astype(np.float64)
+    """All class scores ``(n, k)`` as float64, written chunk by chunk into
+    one preallocated array (see :func:`iter_scores`)."""
+    out = np.empty((X.shape[0], network.n_classes), dtype=np.float64)
+    for start, scores in iter_scores(
+        network, embedding, X, precision, skip_first_goodness=skip_first_goodness
+    ):
+        out[start : start + scores.shape[0]] = scores
+    return out

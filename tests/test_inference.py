@@ -87,3 +87,27 @@ def test_scorer_readout_logits_equal_the_explicit_neutral_forward():
 def test_readout_logits_need_a_readout():
     with pytest.raises(ValueError, match="no softmax read-out"):
         LabelScorer(make_network()).readout_logits(torch.randn(2, 6), torch.ones(2))
+
+
+def test_predict_keeps_no_score_matrix_of_all_rows(blobs):
+    """predict takes the arg-max chunk by chunk: its numpy allocations stay
+    far below the (n, k) float64 score matrix it no longer builds."""
+    import tracemalloc
+
+    import numpy as np
+
+    from ffsk import ForwardForwardClassifier
+
+    X, y = blobs
+    clf = ForwardForwardClassifier(hidden_layer_sizes=(8,), epochs=1, random_state=0).fit(X, y)
+    rows = np.random.RandomState(0).rand(200_000, 4).astype(np.float32)
+    clf.predict(rows[:10])
+    tracemalloc.start()
+    predicted = clf.predict(rows)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    score_matrix_bytes = rows.shape[0] * 3 * 8
+    assert predicted.shape == (200_000,)
+    # the class indices and the labels (int64 each) plus a chunk's scores,
+    # not the score matrix (4.8 MB here) on top
+    assert peak < 2 * predicted.nbytes + score_matrix_bytes // 10
