@@ -9,6 +9,7 @@ and their results back into scikit-learn outputs.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from numbers import Integral, Real
 
@@ -17,6 +18,7 @@ import scipy.sparse as sp
 import torch
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
@@ -59,6 +61,10 @@ __all__ = ["ForwardForwardClassifier", "TrainingDivergedError", "auto_batch_size
 #: sparse matrices.
 MatrixLike = ArrayLike | sp.spmatrix | sp.sparray
 
+
+#: ``early_stopping="auto"`` holds rows out when there are more than this
+#: many (HistGradientBoostingClassifier's rule).
+AUTO_EARLY_STOPPING_ROWS = 10_000
 
 #: Wrong labels scored per row by hard negatives with ``negative_candidates="auto"``.
 AUTO_NEGATIVE_CANDIDATES = 9
@@ -242,23 +248,30 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         with ``partial_fit``). Multiplied by ``sample_weight`` when both are
         given. None: all classes weigh 1.
 
-    early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the training rows,
-        score them after every epoch, stop when the accuracy has not improved
-        by more than ``tol`` for ``n_iter_no_change`` epochs, and keep the
-        weights of the best epoch. :meth:`partial_fit` raises a ValueError
-        with it: one call trains one epoch, with no rows held out.
+    early_stopping : bool or "auto", default="auto"
+        True: hold out a stratified ``validation_fraction`` of the training
+        rows, score them after every epoch, stop when the accuracy has not
+        improved by more than ``tol`` for ``n_iter_no_change`` epochs, and
+        keep the weights of the best epoch. False: train on all rows and stop
+        when the training loss (the local losses summed over layers) has not
+        fallen by more than ``tol`` for ``n_iter_no_change`` epochs, as
+        ``MLPClassifier`` does without early stopping. ``"auto"``: True when
+        the training data has more than 10,000 rows, False otherwise (as in
+        ``HistGradientBoostingClassifier``). Either way ``epochs`` is the
+        upper bound, and reaching it without stopping warns with a
+        ``ConvergenceWarning``. :meth:`partial_fit` never stops or holds rows
+        out: it raises a ValueError with ``early_stopping=True``.
 
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping, in (0, 1).
 
     n_iter_no_change : int or np.inf, default=10
-        Epochs without an improvement of at least ``tol`` before early
-        stopping stops training; ``np.inf`` never stops early (as in
-        ``MLPClassifier``), keeping the best epoch's weights.
+        Epochs without an improvement of at least ``tol`` before training
+        stops; ``np.inf`` never stops early (as in ``MLPClassifier``).
 
     tol : float, default=1e-4
-        Smallest rise of the validation accuracy that counts as improvement.
+        Smallest rise of the validation accuracy (with early stopping), or
+        fall of the training loss (without), that counts as improvement.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and negative sampling through a
@@ -357,7 +370,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "n_threads": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "class_weight": [StrOptions({"balanced"}), dict, None],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [
             Interval(Integral, 1, None, closed="left"),
@@ -393,7 +406,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         n_threads: int | str = "auto",
         warm_start: bool = False,
         class_weight: dict | str | None = None,
-        early_stopping: bool = False,
+        early_stopping: bool | str = "auto",
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
@@ -518,7 +531,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y, *, incremental: bool, classes=None, sample_weight=None):
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
         continuing = (incremental or self.warm_start) and hasattr(self, "network_")
-        if incremental and self.early_stopping:
+        if incremental and self.early_stopping is True:
             raise ValueError(
                 "partial_fit does not support early_stopping=True: one call trains one "
                 "epoch on the data it is given, with no held-out rows to stop on. Set "
@@ -566,7 +579,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             training_state, first_epoch, loss_curve = None, 0, []
         row_weights = self._row_weights(X, y, sample_weight, incremental)
         validation = None
-        if self.early_stopping and not incremental:
+        if not incremental and self._uses_early_stopping(X.shape[0]):
             X, y_encoded, row_weights, validation = self._split_validation(
                 X, y_encoded, row_weights, generator, embedding.feature_scale
             )
@@ -577,7 +590,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             TrainingRows(X, device, scale=embedding.feature_scale),
             y_encoded,
             generator,
-            self._fit_config(precision, y_encoded.shape[0]),
+            self._fit_config(precision, y_encoded.shape[0], stop_on_loss_plateau=not incremental),
             epochs,
             loss_curve=loss_curve,
             training_state=training_state,
@@ -585,6 +598,16 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             validation=validation,
         )
         network.zero_grad(set_to_none=True)  # gradient buffers are only needed to train
+        if not (incremental or result.stopped_early or result.interrupted):
+            criterion = "validation accuracy" if validation is not None else "training loss"
+            warnings.warn(
+                f"ForwardForwardClassifier ran all epochs={self.epochs} without converging: "
+                f"its {criterion} was still improving by more than tol={self.tol} within "
+                f"n_iter_no_change={self.n_iter_no_change} epochs. Raise epochs (or tol) "
+                "to let it stop on its own.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
         fitted = {
             "classes_": classes,
             "n_features_in_": self.n_features_in_,
@@ -603,7 +626,14 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         set_fitted_state(self, fitted)
         return self
 
-    def _fit_config(self, precision: str, n_samples: int) -> FitConfig:
+    def _uses_early_stopping(self, n_samples: int) -> bool:
+        if self.early_stopping == "auto":
+            return n_samples > AUTO_EARLY_STOPPING_ROWS
+        return bool(self.early_stopping)
+
+    def _fit_config(
+        self, precision: str, n_samples: int, stop_on_loss_plateau: bool = False
+    ) -> FitConfig:
         batch_size = auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
         return FitConfig(
             learning_rate=self.learning_rate,
@@ -623,6 +653,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             tol=self.tol,
             verbose=self.verbose,
             n_threads=self.n_threads,
+            stop_on_loss_plateau=stop_on_loss_plateau,
             negative_candidates=(
                 AUTO_NEGATIVE_CANDIDATES
                 if self.negative_candidates == "auto"

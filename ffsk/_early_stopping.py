@@ -39,3 +39,26 @@ class EarlyStopping:
     def restore_best(self) -> None:
         """Put the best epoch's weights back into the network."""
         self._best_weights.restore()
+
+
+class LossPlateau:
+    """Says when the training loss has stopped falling: after
+    ``n_iter_no_change`` epochs in a row whose loss is not below the best
+    loss so far minus ``tol`` (``MLPClassifier``'s rule without early stopping,
+    counted as :class:`EarlyStopping` counts)."""
+
+    def __init__(self, n_iter_no_change: float, tol: float):
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.best_loss: float | None = None
+        self._epochs_without_improvement = 0
+
+    def update(self, loss: float) -> bool:
+        """Record an epoch's loss; return True when training should stop."""
+        if self.best_loss is None or loss < self.best_loss - self.tol:
+            self._epochs_without_improvement = 0
+        else:
+            self._epochs_without_improvement += 1
+        if self.best_loss is None or loss < self.best_loss:
+            self.best_loss = loss
+        return self._epochs_without_improvement >= self.n_iter_no_change

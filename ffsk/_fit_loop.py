@@ -31,7 +31,7 @@ import torch
 
 from ._continuation import continuation_state
 from ._devices import compute_dtype, matmul_precision
-from ._early_stopping import EarlyStopping
+from ._early_stopping import EarlyStopping, LossPlateau
 from ._inference import predict_scores
 from ._label_embedding import LabelEmbedding
 from ._local_trainer import LocalTrainer
@@ -74,6 +74,8 @@ class FitConfig:
     negative_candidates: int | None = None
     #: CPU threads: an int, or "auto" (the cores other processes leave idle).
     n_threads: int | str = "auto"
+    #: Without validation rows, stop when the training loss stops falling.
+    stop_on_loss_plateau: bool = False
 
 
 @dataclass
@@ -87,6 +89,8 @@ class FitResult:
     validation_scores: list[float] | None = None
     best_validation_score: float | None = None
     interrupted: bool = field(default=False)
+    #: Whether a stopping rule ended the fit before its last epoch.
+    stopped_early: bool = field(default=False)
 
 
 def learning_rate_factor(schedule: str, epoch: int, epochs: int) -> float:
@@ -180,9 +184,11 @@ def fit_epochs(
     trainer = make_trainer(network, config)
     if training_state is not None:
         trainer.load_state_dict(training_state)
-    stopper = None
+    stopper = plateau = None
     if validation is not None:
         stopper = EarlyStopping(network, config.n_iter_no_change, config.tol)
+    elif config.stop_on_loss_plateau:
+        plateau = LossPlateau(config.n_iter_no_change, config.tol)
     n_samples = labels.shape[0]
     # Labels live where the row indices are drawn, next to the data.
     labels_t = torch.as_tensor(labels, dtype=torch.long, device=rows.index_device)
@@ -202,7 +208,7 @@ def fit_epochs(
     threads = ThreadChooser(config.n_threads, torch.get_num_threads())
     checkpoint = None  # the state after the last committed epoch, when another follows
     live_is_committed = True  # whether the network holds the last committed epoch
-    interrupted = False
+    interrupted = stopped_early = False
     try:
         with matmul_precision(device):
             for epoch in epochs:
@@ -245,7 +251,11 @@ def fit_epochs(
                 is_last = epoch == epochs[-1]
                 with deferred_interrupts():
                     loss_curve.append(epoch_losses)
-                    stop = stopper.update(score) if stopper is not None else False
+                    stop = False
+                    if stopper is not None:
+                        stop = stopper.update(score)
+                    elif plateau is not None:
+                        stop = plateau.update(float(epoch_losses.sum()))
                     if not (is_last or stop):
                         if checkpoint is None:
                             checkpoint = EpochCheckpoint(network, trainer, generator)
@@ -261,6 +271,7 @@ def fit_epochs(
                         time.perf_counter() - started,
                     )
                 if stop:
+                    stopped_early = not is_last
                     break
     except KeyboardInterrupt:
         completed = len(loss_curve) - first_epoch_number
@@ -286,6 +297,7 @@ def fit_epochs(
         validation_scores=None if stopper is None else list(stopper.scores),
         best_validation_score=None if stopper is None else stopper.best_score,
         interrupted=interrupted,
+        stopped_early=stopped_early,
     )
 
 

@@ -107,3 +107,55 @@ def test_verbose_2_without_tqdm_warns_and_prints_epoch_lines(blobs, capsys, monk
     with pytest.warns(UserWarning, match="tqdm, which is not installed"):
         ForwardForwardClassifier(**{**SMALL, "epochs": 2}, verbose=2).fit(X, y)
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
+
+
+def test_the_loss_plateau_rule_counts_epochs_without_a_fall_of_tol():
+    from ffsk._early_stopping import LossPlateau
+
+    rule = LossPlateau(n_iter_no_change=2, tol=0.1)
+    assert [rule.update(loss) for loss in (1.0, 0.8, 0.75, 0.74, 0.5, 0.45, 0.44)] == [
+        False, False, False, True, False, False, True,
+    ]  # fmt: skip
+    assert rule.best_loss == 0.44
+
+
+def test_a_default_fit_stops_when_its_training_loss_stops_falling(blobs):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = blobs
+    params = dict(hidden_layer_sizes=(16,), epochs=200, random_state=0, tol=1e-2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = ForwardForwardClassifier(**params, n_iter_no_change=3).fit(X, y)
+    assert clf.n_iter_ < 200 and clf.validation_scores_ is None  # 120 rows: no rows held out
+    losses = clf.loss_curve_.sum(axis=1)
+    # each of the last n_iter_no_change epochs failed to beat the best loss
+    # before it by tol
+    n = len(losses)
+    assert all(losses[i] >= losses[:i].min() - 1e-2 for i in range(n - 3, n))
+    assert clf.score(X, y) > 0.9
+
+
+def test_reaching_epochs_without_converging_warns(blobs):
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = blobs
+    clf = ForwardForwardClassifier(hidden_layer_sizes=(8,), epochs=3, n_iter_no_change=np.inf)
+    with pytest.warns(ConvergenceWarning, match="ran all epochs=3 without converging"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 3
+
+
+def test_auto_early_stopping_holds_rows_out_only_beyond_10000_rows():
+    rng = np.random.RandomState(0)
+    params = dict(hidden_layer_sizes=(4,), epochs=2, random_state=0, batch_size=500)
+    for n_rows, held_out in ((10_000, False), (10_001, True)):
+        X = rng.randn(n_rows, 3)
+        y = (X[:, 0] > 0).astype(int)
+        clf = ForwardForwardClassifier(**params).fit(X, y)
+        assert (clf.validation_scores_ is not None) == held_out
+    # partial_fit never holds rows out, and "auto" does not stop it
+    clf = ForwardForwardClassifier(**params).partial_fit(X, y, classes=[0, 1])
+    assert clf.validation_scores_ is None
