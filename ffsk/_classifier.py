@@ -606,7 +606,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 f"n_iter_no_change={self.n_iter_no_change} epochs. Raise epochs (or tol) "
                 "to let it stop on its own.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         fitted = {
             "classes_": classes,
