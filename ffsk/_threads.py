@@ -61,6 +61,39 @@ def _own_seconds() -> float:
     return times.user + times.system
 
 
+#: The last measurement, shared by every call in this process: (time, own CPU
+#: seconds, busy CPU seconds of the allowed cores) and the cores other
+#: processes kept busy. A call measures over the time since the last one, so
+#: a loop of partial_fit calls is measured over the previous epoch.
+_LAST: dict = {"mark": None, "others": None}
+#: Below this many seconds since the last measurement, its result is reused.
+_MIN_INTERVAL = 0.05
+#: The first measurement in a process watches the counters this long.
+_PROBE_SECONDS = 0.02
+
+
+def _reset_measurements() -> None:
+    _LAST.update(mark=None, others=None)
+
+
+def _others_busy(cpus: set[int]) -> float | None:
+    """Cores kept busy by other processes since the last measurement (a short
+    probe on the first call); None without CPU counters."""
+    mark = _LAST["mark"]
+    if mark is None:
+        if _busy_seconds(cpus) is None:
+            return None
+        mark = (time.perf_counter(), _own_seconds(), _busy_seconds(cpus))
+        time.sleep(_PROBE_SECONDS)
+    now, own, busy = time.perf_counter(), _own_seconds(), _busy_seconds(cpus)
+    elapsed = now - mark[0]
+    if elapsed < _MIN_INTERVAL and _LAST["others"] is not None:
+        return _LAST["others"]
+    others = max(0.0, (busy - mark[2]) - (own - mark[1])) / max(elapsed, 1e-9)
+    _LAST.update(mark=(now, own, busy), others=others)
+    return others
+
+
 class ThreadChooser:
     """Chooses torch's thread count for each epoch (``n_threads`` an int: that
     many, always; ``"auto"``: the cores other processes leave idle)."""
@@ -72,27 +105,21 @@ class ThreadChooser:
             self.cpus = set(os.sched_getaffinity(0))
         except AttributeError:  # not Linux
             self.cpus = set(range(os.cpu_count() or 1))
-        self._mark = None
 
     def choose(self) -> int:
         """The thread count for the next stretch of work; call it before each
         epoch (the measurement covers what ran since the last call)."""
         if self.n_threads != "auto":
             return int(self.n_threads)
-        now, own, busy = time.perf_counter(), _own_seconds(), _busy_seconds(self.cpus)
-        others = None
-        if self._mark is not None and busy is not None:
-            then, own_then, busy_then = self._mark
-            elapsed = now - then
-            if elapsed > 0:
-                others = max(0.0, (busy - busy_then) - (own - own_then)) / elapsed
-        self._mark = (now, own, busy)
+        others = _others_busy(self.cpus)
         if others is None:
             others = self._load_average_of_others()
         idle = len(self.cpus) - others
         return max(1, min(self.limit, math.floor(idle + 0.5)))
 
     def _load_average_of_others(self) -> float:
+        # Includes this process's own recent work: a fallback where the
+        # kernel's per-CPU counters cannot be read.
         try:
             return os.getloadavg()[0]
         except (AttributeError, OSError):  # no load average (Windows)

@@ -22,6 +22,8 @@ def _fake_clock(monkeypatch, busy_other_per_second, own_per_second=1.0):
         return clock["t"]
 
     monkeypatch.setattr(threads_module.time, "perf_counter", perf_counter)
+    monkeypatch.setattr(threads_module.time, "sleep", lambda seconds: None)
+    threads_module._reset_measurements()
     monkeypatch.setattr(threads_module, "_own_seconds", lambda: clock["t"] * own_per_second)
     monkeypatch.setattr(
         threads_module,
@@ -36,8 +38,12 @@ def test_auto_uses_the_cores_other_processes_leave_idle(monkeypatch, others, exp
     _fake_clock(monkeypatch, others)
     chooser = ThreadChooser("auto", limit=2)
     chooser.cpus = {0, 1}
-    assert chooser.choose() == expected  # from the load average
+    assert chooser.choose() == expected  # from a first, short probe of the counters
     assert chooser.choose() == expected  # from the CPU counters since the last call
+    # without CPU counters, from the load average
+    monkeypatch.setattr(threads_module, "_busy_seconds", lambda cpus: None)
+    threads_module._reset_measurements()
+    assert chooser.choose() == expected
 
 
 def test_auto_never_exceeds_torchs_own_limit_and_a_number_is_obeyed(monkeypatch):
@@ -101,3 +107,20 @@ def test_the_cpu_counters_are_read_on_linux():
     sum(i * i for i in range(200_000))  # keep a core busy for a moment
     second = threads_module._busy_seconds(set(os.sched_getaffinity(0)))
     assert 0 < first <= second
+
+
+def test_a_second_call_soon_after_reuses_the_last_measurement(monkeypatch):
+    threads_module._reset_measurements()
+    calls = {"n": 0}
+    original = threads_module._busy_seconds
+
+    def counting(cpus):
+        calls["n"] += 1
+        return original(cpus)
+
+    monkeypatch.setattr(threads_module, "_busy_seconds", counting)
+    chooser = ThreadChooser("auto", limit=2)
+    chooser.choose()
+    first = calls["n"]
+    chooser.choose()  # within 50 ms: one read of the counters, no new probe
+    assert calls["n"] == first + 1
