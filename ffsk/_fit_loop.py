@@ -181,7 +181,11 @@ def fit_epochs(
     """
     device = rows.device
     loss_curve = list(loss_curve or [])
-    trainer = make_trainer(network, config)
+    # Building the optimisers imports parts of torch lazily on a process's
+    # first fit; Ctrl-C in the middle of an import would leave torch broken
+    # for the rest of the process, so it waits until they are built.
+    with deferred_interrupts():
+        trainer = make_trainer(network, config)
     if training_state is not None:
         trainer.load_state_dict(training_state)
     stopper = plateau = None

@@ -224,3 +224,42 @@ def test_a_real_sigint_during_the_commit_is_deferred_and_keeps_that_epoch(blobs,
         clf.fit(X, y)
     assert clf.n_iter_ == 3 and len(clf.validation_scores_) == 3
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_real_sigints_at_random_moments_always_leave_a_consistent_model(blobs):
+    """30 fits with early stopping, each sent a real SIGINT after a random
+    delay: either the interrupt propagates and the estimator stays unfitted,
+    or it keeps one completed epoch, described alike by every attribute."""
+    import threading
+    import warnings
+
+    X, y = blobs
+    X = np.tile(X, (8, 1))  # enough rows for fits of a few tenths of a second
+    y = np.tile(y, 8)
+    rng = np.random.RandomState(0)
+    outcomes = set()
+    for _ in range(30):
+        clf = ForwardForwardClassifier(
+            hidden_layer_sizes=(32, 16), epochs=8, early_stopping=True, n_iter_no_change=50
+        )
+        timer = threading.Timer(rng.uniform(0.0, 0.4), os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                clf.fit(X, y)
+        except KeyboardInterrupt:
+            outcomes.add("propagated")
+            assert not hasattr(clf, "classes_")
+        else:
+            interrupted = [w for w in caught if "interrupted" in str(w.message)]
+            outcomes.add("kept" if interrupted else "finished")
+            n = clf.n_iter_
+            assert clf.loss_curve_.shape == (n, 2) and len(clf.validation_scores_) == n
+            if interrupted:
+                assert f"after epoch {n} " in str(interrupted[0].message)
+            assert np.isfinite(clf.predict_proba(X[:5])).all()
+        finally:
+            timer.cancel()
+            timer.join()
+    assert "kept" in outcomes or "propagated" in outcomes
