@@ -19,6 +19,15 @@ all 60,000 training images and the test set is scored: after each epoch until
 record ``seconds_to_97_64``, and once at the end for ``test_accuracy``.
 Nothing is chosen from the test scores.
 
+Every run also trains ``MLPClassifier((500, 500), batch_size=200,
+random_state=seed)`` (backprop, float32) in the same process on the same
+data, one ``partial_fit`` epoch at a time until it reaches ``--target`` (at
+most ``--mlp-epochs``), so that every record carries its own baseline:
+``mlp.epoch_seconds`` (median), ``mlp.seconds_to_97_64``,
+``seconds_to_97_64_ratio`` (ffsk's time to the target over the MLP's) and
+``fit_seconds_in_mlp_epochs`` (ffsk's fit time in MLP epochs). ``--no-mlp``
+skips it.
+
 Any Keras-format ``.npz`` of 28x28 images with 10 classes works. The record
 is written as JSON to ``--out`` (default
 ``benchmarks/results/mnist_<preset>_seed<seed>[_validation].json``) and a one
@@ -30,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -38,6 +48,7 @@ import numpy as np
 import sklearn
 import torch
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
 
 from ffsk import ForwardForwardClassifier, __version__
 from ffsk._datasets import load_keras_npz
@@ -84,8 +95,33 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def accuracy(clf: ForwardForwardClassifier, X, y) -> float:
+def accuracy(clf, X, y) -> float:
     return float(np.mean(clf.predict(X) == y))
+
+
+def mlp_baseline(X_train, y_train, X_test, y_test, seed: int, target: float, max_epochs: int):
+    """``MLPClassifier((500, 500), batch_size=200)`` trained one epoch at a time
+    until ``target`` (at most ``max_epochs``): its epoch time and time to the
+    target, timed like ffsk's (fit calls only)."""
+    mlp = MLPClassifier((500, 500), batch_size=200, random_state=seed)
+    classes = np.unique(y_train)
+    fit_seconds, seconds_to_target, epoch_seconds, curve = 0.0, None, [], []
+    for epoch in range(1, max_epochs + 1):
+        started = time.perf_counter()
+        mlp.partial_fit(X_train, y_train, classes=classes)
+        epoch_seconds.append(time.perf_counter() - started)
+        fit_seconds += epoch_seconds[-1]
+        score = accuracy(mlp, X_test, y_test)
+        curve.append({"epoch": epoch, "fit_seconds": fit_seconds, "accuracy": score})
+        if score >= target:
+            seconds_to_target = fit_seconds
+            break
+    return {
+        "model": "MLPClassifier((500, 500), batch_size=200)",
+        "epoch_seconds": statistics.median(epoch_seconds),
+        "seconds_to_97_64": seconds_to_target,
+        "accuracy_curve": curve,
+    }
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -101,6 +137,11 @@ def run(args: argparse.Namespace) -> dict:
             X_train, y_train, test_size=10_000, stratify=y_train, random_state=args.split_seed
         )
         evaluated_on = "validation"
+    mlp = None
+    if not args.no_mlp:
+        mlp = mlp_baseline(
+            X_train, y_train, X_test, y_test, args.seed, args.target, args.mlp_epochs
+        )
     params = {**PRESETS[args.preset], **json.loads(args.params)}
     clf = ForwardForwardClassifier(**params, random_state=args.seed)
     classes = np.unique(y_train)
@@ -138,6 +179,13 @@ def run(args: argparse.Namespace) -> dict:
         "target_accuracy": args.target,
         "seconds_to_97_64": seconds_to_target,
         "accuracy_curve": curve,
+        "mlp": mlp,
+        "seconds_to_97_64_ratio": (
+            seconds_to_target / mlp["seconds_to_97_64"]
+            if mlp and seconds_to_target is not None and mlp["seconds_to_97_64"]
+            else None
+        ),
+        "fit_seconds_in_mlp_epochs": fit_seconds / mlp["epoch_seconds"] if mlp else None,
         "torch_threads": torch.get_num_threads(),
         "device": str(clf.device_),
         "precision": clf.precision_,
@@ -172,6 +220,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--target", type=float, default=REFERENCE_ACCURACY)
     parser.add_argument("--verbose", action="store_true", help="print each epoch's score")
+    parser.add_argument("--no-mlp", action="store_true", help="skip the MLPClassifier baseline")
+    parser.add_argument(
+        "--mlp-epochs", type=int, default=20, help="most epochs of the MLP baseline (default 20)"
+    )
     args = parser.parse_args(argv)
     record = run(args)
     suffix = "_validation" if args.validation else ""
@@ -188,6 +240,14 @@ def main(argv=None) -> int:
         f"{record['epochs']} epochs, predict {record['predict_seconds']:.3f} s, "
         f"{args.target:.2%} at "
         + (f"{to_target:.1f} s" if to_target is not None else "never")
+        + (
+            f"; MLP epoch {record['mlp']['epoch_seconds']:.1f} s, target at "
+            f"{record['mlp']['seconds_to_97_64'] or float('nan'):.1f} s, ratio "
+            f"{record['seconds_to_97_64_ratio'] or float('nan'):.2f}, fit = "
+            f"{record['fit_seconds_in_mlp_epochs']:.1f} MLP epochs"
+            if record["mlp"]
+            else ""
+        )
         + f" [{record['device']}, {record['precision']}, {record['torch_threads']} threads]"
         + f" -> {out}"
     )
