@@ -96,10 +96,11 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         ``loss="symba"``.
 
     epochs : int, default=100
-        Number of passes over the training data. Forward-Forward needs more
-        optimiser steps than backpropagation; 100 epochs (with the automatic
-        batch size) suit both small tabular data and MNIST (see the user guide
-        for the measurements).
+        Most passes over the training data (``MLPClassifier``'s ``max_iter``):
+        :meth:`fit` stops earlier when its stopping rule says so (see
+        ``early_stopping``), and warns with a ``ConvergenceWarning`` when it
+        reaches ``epochs`` first. The linear-decay schedule spans ``epochs``.
+        Each :meth:`partial_fit` call trains one epoch.
 
     batch_size : int or "auto", default="auto"
         Rows per mini-batch (clipped to the number of samples). Every layer
