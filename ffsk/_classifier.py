@@ -29,7 +29,7 @@ from ._continuation import restore_generator
 from ._devices import may_use_cuda, resolve_device, resolve_precision
 from ._fit_loop import FitConfig, TrainingDivergedError, fit_epochs
 from ._fitted_state import set_fitted_state
-from ._inference import iter_scores
+from ._inference import predict_scores
 from ._input_validation import (
     check_float32_range,
     check_hidden_layer_sizes,
@@ -39,6 +39,7 @@ from ._label_embedding import (
     ENCODINGS,
     LabelEmbedding,
     concat_label_value,
+    largest_magnitude,
     power_of_two_scale,
     rms_row_length,
 )
@@ -565,8 +566,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             )
             check_classification_targets(y)
             classes, y_encoded = self._classes_and_codes(y, incremental, classes)
-            embedding = self._label_embedding(X, classes.shape[0])
-            check_float32_range(X, embedding.feature_scale)
+            largest = largest_magnitude(X)  # one pass over X for both uses
+            embedding = self._label_embedding(X, classes.shape[0], largest)
+            check_float32_range(X, embedding.feature_scale, largest)
             generator = torch.Generator(device=device)
             generator.manual_seed(int(check_random_state(self.random_state).randint(2**31 - 1)))
             network = FFNetwork(
@@ -744,13 +746,13 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def _validated_hidden_layer_sizes(self) -> tuple[int, ...]:
         return check_hidden_layer_sizes(self.hidden_layer_sizes)
 
-    def _label_embedding(self, X, n_classes: int) -> LabelEmbedding:
-        rms = rms_row_length(X)
+    def _label_embedding(self, X, n_classes: int, largest: float) -> LabelEmbedding:
+        """The label embedding for training rows ``X`` whose largest
+        magnitude is ``largest``."""
+        rms = rms_row_length(X, largest)
         feature_scale = power_of_two_scale(rms)
         if self.label_encoding == "overlay":
             # The label is label_scale times each row's largest value.
-            values = X.data if sp.issparse(X) else X
-            largest = max(float(values.max()), -float(values.min())) if values.size else 0.0
             concat_label_value(largest * feature_scale, self.label_scale)  # checks the size
             label_value = float(self.label_scale)
         else:
@@ -831,40 +833,26 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, taken from ``classes_``.
         """
-        # The arg-max chunk by chunk: no (n, k) score matrix is kept.
-        X = self._validated_rows(X)
-        codes = np.empty(X.shape[0], dtype=np.intp)
-        for start, chunk in self._score_chunks(X):
-            codes[start : start + chunk.shape[0]] = chunk.argmax(axis=1)
+        codes = self._label_scores(X, argmax=True)  # checks that the model is fitted first
         return self.classes_[codes]
 
-    def _label_scores(self, X) -> np.ndarray:
-        """All class scores ``(n, k)``, float64, filled chunk by chunk."""
-        X = self._validated_rows(X)
-        scores = np.empty((X.shape[0], len(self.classes_)), dtype=np.float64)
-        for start, chunk in self._score_chunks(X):
-            scores[start : start + chunk.shape[0]] = chunk
-        return scores
-
-    def _validated_rows(self, X):
+    def _label_scores(self, X, argmax: bool = False) -> np.ndarray:
+        """All class scores ``(n, k)`` (float64), or with ``argmax`` each
+        row's best class index, for the thread count chosen for this call
+        (torch's setting is restored afterwards)."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
         check_float32_range(X, self.label_embedding_.feature_scale)
-        return X
-
-    def _score_chunks(self, X):
-        """Yield the class scores of validated rows ``X`` chunk by chunk
-        (``(first row, float32 (rows, k))``), with the thread count chosen
-        for this call and torch's setting restored afterwards."""
         with restored_torch_threads() as limit:
             if self.device_.type == "cpu":
                 set_threads(ThreadChooser(self.n_threads, limit).choose())
-            yield from iter_scores(
+            return predict_scores(
                 self.network_,
                 self.label_embedding_,
                 X,
                 self.precision_,
                 skip_first_goodness=self.goodness_layers == "skip_first",
+                argmax=argmax,
             )
 
     # ------------------------------------------------------ scikit-learn API
@@ -879,5 +867,5 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         return pickle_state(self, super().__getstate__())
 
     def __setstate__(self, state: dict) -> None:
-        super().__setstate__(unpickle_state(self, state))
+        super().__setstate__(unpickle_state(state))
         restore_fitted_state(self)

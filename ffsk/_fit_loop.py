@@ -250,8 +250,9 @@ def fit_epochs(
                         X_val,
                         config.precision,
                         skip_first_goodness=config.skip_first_goodness,
+                        argmax=True,
                     )
-                    score = float(np.mean(predicted.argmax(axis=1) == y_val))
+                    score = float(np.mean(predicted == y_val))
                 is_last = epoch == epochs[-1]
                 with deferred_interrupts():
                     loss_curve.append(epoch_losses)

@@ -196,12 +196,15 @@ def predict_scores(
     precision: str,
     *,
     skip_first_goodness: bool = False,
+    argmax: bool = False,
 ) -> np.ndarray:
-    """All class scores ``(n, k)`` as float64, written chunk by chunk into
-    one preallocated array (see :func:`iter_scores`)."""
-    out = np.empty((X.shape[0], network.n_classes), dtype=np.float64)
+    """All class scores ``(n, k)`` as float64, written chunk by chunk into one
+    preallocated array (see :func:`iter_scores`); with ``argmax``, only each
+    row's best class index ``(n,)``, so no ``(n, k)`` array is ever built."""
+    shape = (X.shape[0],) if argmax else (X.shape[0], network.n_classes)
+    out = np.empty(shape, dtype=np.intp if argmax else np.float64)
     for start, scores in iter_scores(
         network, embedding, X, precision, skip_first_goodness=skip_first_goodness
     ):
-        out[start : start + scores.shape[0]] = scores
+        out[start : start + scores.shape[0]] = scores.argmax(axis=1) if argmax else scores
     return out

@@ -6,8 +6,8 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 
+from ._label_embedding import largest_magnitude
 from ._sklearn_compat import InvalidParameterError
 
 
@@ -21,18 +21,16 @@ def encode_labels(y, classes: np.ndarray, what: str, hint: str = "") -> np.ndarr
     return np.searchsorted(classes, y)
 
 
-def check_float32_range(X, scale: float = 1.0) -> None:
+def check_float32_range(X, scale: float = 1.0, largest: float | None = None) -> None:
     """Refuse values that float32, ffsk's working precision, cannot hold once
-    multiplied by the model's power-of-two ``scale``."""
-    values = X.data if sp.issparse(X) else X
-    if values.size == 0:
-        return
-    # max and -min rather than max(abs(X)): no temporary the size of X.
-    largest = max(float(values.max()), -float(values.min())) * scale
-    if largest > float(np.finfo(np.float32).max):
+    multiplied by the model's power-of-two ``scale`` (``largest``: X's largest
+    magnitude, when the caller has it already)."""
+    if largest is None:
+        largest = largest_magnitude(X)
+    if largest * scale > float(np.finfo(np.float32).max):
         raise ValueError(
             f"Input X contains values too large for float32 (largest magnitude "
-            f"{largest / scale:.3g}, {largest:.3g} at the scale of the training data, "
+            f"{largest:.3g}, {largest * scale:.3g} at the scale of the training data, "
             f"> {np.finfo(np.float32).max:.3g}); ffsk computes in float32. Rescale X, e.g. "
             "with sklearn.preprocessing.StandardScaler."
         )

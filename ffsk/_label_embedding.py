@@ -132,24 +132,29 @@ def concat_label_value(rms_row_length: float, label_scale: float) -> float:
     return value
 
 
-def rms_row_length(X) -> float:
-    """Root-mean-square Euclidean row length (dense or sparse), in float64,
-    without overflow or underflow whatever the scale of ``X``."""
-    if X.shape[0] == 0:
-        return 0.0
+def largest_magnitude(X) -> float:
+    """The largest absolute value in ``X`` (dense or sparse; 0 when empty),
+    from its max and min: no temporary the size of ``X``."""
     values = X.data if sp.issparse(X) else X
     if values.size == 0:
         return 0.0
-    largest = max(float(values.max()), -float(values.min()))
-    if largest == 0.0:
+    return max(float(values.max()), -float(values.min()))
+
+
+def rms_row_length(X, largest: float | None = None) -> float:
+    """Root-mean-square Euclidean row length (dense or sparse), in float64,
+    without overflow or underflow whatever the scale of ``X``. ``largest``:
+    :func:`largest_magnitude` of ``X``, when the caller has it already."""
+    if largest is None:
+        largest = largest_magnitude(X)
+    if X.shape[0] == 0 or largest == 0.0:
         return 0.0
     # Squares of float64 values outside about [1e-150, 1e150] under- or
     # overflow: divide by the largest value first (a copy, for such data only).
     divisor = 1.0 if 1e-100 < largest < 1e100 else largest
+    scaled = X / divisor if divisor != 1.0 else X
     if sp.issparse(X):
-        scaled = X / divisor if divisor != 1.0 else X
         mean_square = float(scaled.multiply(scaled).sum() / X.shape[0])
     else:
-        scaled = X / divisor if divisor != 1.0 else X
         mean_square = float(np.einsum("ij,ij->", scaled, scaled, dtype=np.float64) / X.shape[0])
     return divisor * mean_square**0.5

@@ -308,7 +308,7 @@ def _load(archive: zipfile.ZipFile, file_size: int, device):
         validate_params(estimator)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"invalid parameters: {exc}") from exc
-    state = _fitted_state(metadata, network_config, arrays, estimator)
+    state = _state_from_file(metadata, network_config, arrays, estimator)
     resolved = resolve_device(estimator.device, fall_back_to_cpu=True)
     tensors = {
         name.removeprefix("network/"): torch.from_numpy(array)
@@ -501,7 +501,7 @@ def _expected_arrays(network: dict, metadata: dict, file_size: int) -> dict:
     return expected
 
 
-def _fitted_state(metadata: dict, network: dict, arrays: dict, estimator) -> dict:
+def _state_from_file(metadata: dict, network: dict, arrays: dict, estimator) -> dict:
     """The fitted attributes the metadata and arrays describe, after checking
     every field's type, range and consistency with the others."""
     n_classes, sizes = network["n_classes"], network["hidden_layer_sizes"]

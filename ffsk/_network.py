@@ -194,10 +194,17 @@ def neutral_activities(
     activity = first_layer_activity(
         base, label_coef, weights.label_rows.sum(dim=0), weights.first_bias
     )
-    activities = [activity]
+    return with_deeper_layers(activity, weights, product)
+
+
+def with_deeper_layers(
+    first_activity: torch.Tensor, weights: NetworkWeights, product: Product
+) -> list[torch.Tensor]:
+    """Every layer's activity, from the first layer's: the deeper layers run
+    one after the other (see :func:`hidden_forward`)."""
+    activities = [first_activity]
     for weight_t, bias in weights.hidden:
-        _, activity = hidden_forward(activity, weight_t, bias, product)
-        activities.append(activity)
+        activities.append(hidden_forward(activities[-1], weight_t, bias, product)[1])
     return activities
 
 
@@ -365,11 +372,7 @@ class FFNetwork(nn.Module):
         activity = first_layer_activity(
             base, label_values * inv_length, weights.label_rows[labels], weights.first_bias
         )
-        activities = [activity]
-        for weight_t, bias in weights.hidden:
-            _, activity = hidden_forward(activity, weight_t, bias, torch.mm)
-            activities.append(activity)
-        return activities
+        return with_deeper_layers(activity, weights, torch.mm)
 
     def layer_goodness(
         self, features: torch.Tensor, label_values: torch.Tensor, labels: torch.Tensor

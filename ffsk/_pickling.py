@@ -67,7 +67,7 @@ def pickle_state(estimator, state: dict) -> dict:
     return {**state, "_ffsk_version": __version__}
 
 
-def unpickle_state(estimator, state: dict) -> dict:
+def unpickle_state(state: dict) -> dict:
     """``state`` without the version record (warning when it differs), for
     ``BaseEstimator.__setstate__``; then call :func:`restore_fitted_state`."""
     state = dict(state)

@@ -47,8 +47,10 @@ def _busy_seconds(cpus: set[int]) -> float | None:
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     busy = 0
     for line in lines:
+        if not line.startswith("cpu") or line.startswith("cpu "):
+            continue  # only the per-CPU lines ("cpu0 ...") count
         name, *fields = line.split()
-        if not name.startswith("cpu") or name == "cpu" or int(name[3:]) not in cpus:
+        if int(name[3:]) not in cpus:
             continue
         # user nice system idle iowait irq softirq steal ...: idle and iowait are idle
         values = [int(field) for field in fields[:8]]
@@ -81,9 +83,9 @@ def _others_busy(cpus: set[int]) -> float | None:
     probe on the first call); None without CPU counters."""
     mark = _LAST["mark"]
     if mark is None:
-        if _busy_seconds(cpus) is None:
-            return None
         mark = (time.perf_counter(), _own_seconds(), _busy_seconds(cpus))
+        if mark[2] is None:
+            return None
         time.sleep(_PROBE_SECONDS)
     now, own, busy = time.perf_counter(), _own_seconds(), _busy_seconds(cpus)
     elapsed = now - mark[0]
