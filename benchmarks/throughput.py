@@ -15,7 +15,12 @@ For each network and batch size, in one run on the same machine:
    prediction cannot avoid (first layer once per row, deeper layers once per
    row and label), and the peak memory of predicting many rows;
 4. the epoch time of scikit-learn's ``MLPClassifier`` with the same hidden
-   sizes and batch size on the same float32 data (backprop, positives only).
+   sizes and batch size on the same float32 data (backprop, positives only);
+5. at the precision ``precision="auto"`` resolves to on this machine
+   (bfloat16 on CPUs with bfloat16 units), training efficiency with random
+   and hard negatives and ``predict`` efficiency against the bare products in
+   that precision (operands already cast; hard negatives' scoring products
+   included), beside the bound one fused AdamW step per mini-batch sets.
 
 Data is random and MNIST-shaped (784 features, 10 classes): throughput does
 not depend on the values. Every time is the median of ``--repeats`` runs.
@@ -47,7 +52,9 @@ from sklearn.neural_network import MLPClassifier
 
 from ffsk import ForwardForwardClassifier
 from ffsk._classifier import auto_batch_size
+from ffsk._devices import compute_dtype
 from ffsk._inference import LabelScorer
+from ffsk._optimizers import adam as ffsk_adam
 
 N_FEATURES, N_CLASSES = 784, 10
 #: name: (hidden sizes, training rows per measured epoch)
@@ -112,10 +119,15 @@ def _mm_flops(sizes, batch_size: int) -> int:
     return flops + sum(2 * (2 * rows * a * b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
-def _bare_predict_seconds_per_row(sizes, block_rows: int, repeats: int) -> float:
-    first = (torch.rand(block_rows, N_FEATURES), torch.rand(N_FEATURES, sizes[0]))
+def _bare_predict_seconds_per_row(
+    sizes, block_rows: int, repeats: int, dtype: torch.dtype = torch.float32
+) -> float:
+    first = (
+        torch.rand(block_rows, N_FEATURES).to(dtype),
+        torch.rand(N_FEATURES, sizes[0]).to(dtype),
+    )
     deeper = [
-        (torch.rand(block_rows * N_CLASSES, n_in), torch.rand(n_in, n_out))
+        (torch.rand(block_rows * N_CLASSES, n_in).to(dtype), torch.rand(n_in, n_out).to(dtype))
         for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
     ]
 
@@ -231,6 +243,117 @@ def _training_record(name, sizes, n_rows, batch_size, repeats) -> dict:
     }
 
 
+def _bare_resolved_training_seconds(
+    sizes, batch_size: int, dtype: torch.dtype, scored_labels: int, repeats: int
+) -> float:
+    """Seconds per mini-batch of the products one training step needs at the
+    resolved precision, done bare on operands already in ``dtype``: the
+    first layer's shared feature product and its weight gradient, every
+    deeper layer's forward and weight-gradient products on the positive and
+    negative rows, and, for hard negatives (``scored_labels`` > 0), the deeper
+    layers' forward products on ``batch * scored_labels`` rows that scoring
+    the candidate labels costs."""
+    rows, h0 = 2 * batch_size, sizes[0]
+
+    def rand(*shape):
+        return torch.rand(*shape).to(dtype)
+
+    pairs = [
+        (rand(batch_size, N_FEATURES), rand(N_FEATURES, h0)),
+        (rand(h0, batch_size), rand(batch_size, N_FEATURES)),
+    ]
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        inputs = rand(rows, n_in)
+        pairs += [(inputs, rand(n_in, n_out)), (rand(n_out, rows), inputs)]
+        if scored_labels:
+            pairs.append((rand(batch_size * scored_labels, n_in), rand(n_in, n_out)))
+
+    def products():
+        for a, b in pairs:
+            torch.mm(a, b)
+
+    products()
+    steps = 20
+    return _median_seconds(lambda: [products() for _ in range(steps)], 2 * repeats + 1) / steps
+
+
+def _bare_adam_seconds(sizes, repeats: int) -> float:
+    """Seconds of one fused AdamW step over float32 parameters of the
+    network's shapes: the optimiser's pass over weights, gradients and
+    moments that every training step needs besides its products."""
+    dims = [N_FEATURES + N_CLASSES, *sizes]
+    params = []
+    for n_in, n_out in zip(dims[:-1], dims[1:], strict=True):
+        for shape in ((n_out, n_in), (n_out,)):
+            param = torch.nn.Parameter(torch.rand(shape), requires_grad=False)
+            param.grad = torch.rand(shape)
+            params.append(param)
+    optimizer = ffsk_adam(params, 1e-3, 0.0)
+    optimizer.step()
+    steps = 20
+    return _median_seconds(lambda: [optimizer.step() for _ in range(steps)], repeats) / steps
+
+
+def _resolved_precision_record(name, sizes, n_rows, batch_size, negatives, repeats) -> dict:
+    """Training efficiency at the precision ``precision="auto"`` resolves to
+    on this machine, against the bare products in that precision."""
+    X, y = _random_data(n_rows)
+
+    def ffsk(epochs):
+        return ForwardForwardClassifier(
+            hidden_layer_sizes=sizes,
+            batch_size=batch_size,
+            epochs=epochs,
+            negatives=negatives,
+            early_stopping=False,
+            random_state=0,
+        )
+
+    probe = ffsk(1).fit(X[:200], y[:200])
+    dtype = compute_dtype(probe.precision_) or torch.float32
+    scored = N_CLASSES if negatives == "hard" else 0
+    bare_before = _bare_resolved_training_seconds(sizes, batch_size, dtype, scored, repeats)
+    ff_epoch = _epoch_seconds(ffsk, X, y, repeats)
+    bare_after = _bare_resolved_training_seconds(sizes, batch_size, dtype, scored, repeats)
+    bare_step = statistics.median([bare_before, bare_after])
+    adam_step = _bare_adam_seconds(sizes, repeats)
+    return {
+        "network": name,
+        "batch_size": batch_size,
+        "negatives": negatives,
+        "precision": probe.precision_,
+        "ffsk_epoch_s": ff_epoch,
+        "bare_step_s": bare_step,
+        "train_efficiency": bare_step / (ff_epoch * batch_size / n_rows),
+        # The optimiser's memory pass is not a product: this is the
+        # efficiency a step that did nothing but its products and one fused
+        # AdamW step would reach.
+        "adam_step_s": adam_step,
+        "efficiency_bound_with_adam": bare_step / (bare_step + adam_step),
+    }
+
+
+def _resolved_predict_record(name, sizes, n_rows, repeats) -> dict:
+    """``predict`` at the resolved precision against the bare products it
+    cannot avoid, in that precision."""
+    X, y = _random_data(2000)
+    clf = ForwardForwardClassifier(hidden_layer_sizes=sizes, epochs=1, random_state=0).fit(X, y)
+    dtype = compute_dtype(clf.precision_) or torch.float32
+    X_pred, _ = _random_data(n_rows, seed=2)
+    clf.predict(X_pred[:10])
+    predict_s = _median_seconds(lambda: clf.predict(X_pred), repeats)
+    block_rows = LabelScorer(clf.network_).block_rows
+    bound = _bare_predict_seconds_per_row(sizes, block_rows, repeats, dtype)
+    return {
+        "network": name,
+        "rows": n_rows,
+        "precision": clf.precision_,
+        "predict_samples_per_s": n_rows / predict_s,
+        "bare_bound_samples_per_s": 1.0 / bound,
+        "predict_efficiency": n_rows / predict_s * bound,
+    }
+
+
 def _options_record(name, sizes, n_rows, repeats) -> dict:
     """Epoch time of the optional precision and compile settings against the
     defaults, at the default batch size, measured side by side."""
@@ -300,7 +423,15 @@ def main(argv=None) -> int:
         default=1_000_000,
         help="rows predicted for the peak-memory figure of the 784-500-500 network",
     )
+    parser.add_argument(
+        "--resolved-only",
+        action="store_true",
+        help="measure only the efficiency at the resolved precision (section 5); "
+        "the default --out becomes benchmarks/results/throughput_resolved.json",
+    )
     args = parser.parse_args(argv)
+    if args.resolved_only and args.out == parser.get_default("out"):
+        args.out = "benchmarks/results/throughput_resolved.json"
 
     machine = {
         "platform": platform.platform(),
@@ -310,10 +441,13 @@ def main(argv=None) -> int:
         "torch_threads": torch.get_num_threads(),
         "device": "cpu",
     }
-    training, prediction, options = [], [], []
+    # Epoch counts here are fixed on purpose; the warning that they were not
+    # enough to converge says nothing about throughput.
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    training, prediction, options, resolved = [], [], [], []
     for name in args.networks:
         sizes, train_rows = NETWORKS[name]
-        for batch_size in (DEFAULT_BATCH, LARGE_BATCH):
+        for batch_size in () if args.resolved_only else (DEFAULT_BATCH, LARGE_BATCH):
             record = _training_record(name, sizes, train_rows, batch_size, args.repeats)
             training.append(record)
             print(
@@ -324,16 +458,44 @@ def main(argv=None) -> int:
                 f"({record['ffsk_over_mlp_epoch']:.2f}x)",
                 flush=True,
             )
-        record = _options_record(name, sizes, train_rows, args.repeats)
-        options.append(record)
-        print(
-            f"options {name} batch {DEFAULT_BATCH}: "
-            f"float32 epoch {record['float32_epoch_s']:.2f} s; "
-            f"bfloat16 {record['bfloat16_epoch_s']:.2f} s ({record['bfloat16_speedup']:.2f}x); "
-            f"compile {record['compile_epoch_s']:.2f} s ({record['compile_speedup']:.2f}x)",
-            flush=True,
-        )
+        if not args.resolved_only:
+            record = _options_record(name, sizes, train_rows, args.repeats)
+            options.append(record)
+            print(
+                f"options {name} batch {DEFAULT_BATCH}: "
+                f"float32 epoch {record['float32_epoch_s']:.2f} s; "
+                f"bfloat16 {record['bfloat16_epoch_s']:.2f} s "
+                f"({record['bfloat16_speedup']:.2f}x); "
+                f"compile {record['compile_epoch_s']:.2f} s ({record['compile_speedup']:.2f}x)",
+                flush=True,
+            )
+        for batch_size, negatives in (
+            (DEFAULT_BATCH, "random"),
+            (DEFAULT_BATCH, "hard"),
+            (LARGE_BATCH, "hard"),
+        ):
+            record = _resolved_precision_record(
+                name, sizes, train_rows, batch_size, negatives, args.repeats
+            )
+            resolved.append(record)
+            print(
+                f"resolved precision ({record['precision']}) {name} batch {batch_size}, "
+                f"{negatives} negatives: efficiency {record['train_efficiency']:.2f} of the "
+                f"bare products (bound with one fused AdamW step: "
+                f"{record['efficiency_bound_with_adam']:.2f})",
+                flush=True,
+            )
         small = sizes == (500, 500)
+        if small:
+            record = _resolved_predict_record(name, sizes, 20_000, args.repeats)
+            resolved.append(record)
+            print(
+                f"resolved precision ({record['precision']}) predict {name}: efficiency "
+                f"{record['predict_efficiency']:.2f} of the bare products",
+                flush=True,
+            )
+        if args.resolved_only:
+            continue
         record = _predict_record(
             name,
             sizes,
@@ -361,6 +523,7 @@ def main(argv=None) -> int:
                 "training": training,
                 "options": options,
                 "prediction": prediction,
+                "resolved_precision": resolved,
             },
             indent=2,
         )

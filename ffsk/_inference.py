@@ -29,9 +29,9 @@ from ._label_embedding import LabelEmbedding
 from ._network import (
     FFNetwork,
     NetworkWeights,
+    Products,
     first_layer_base,
     goodness_layer_weights,
-    matmul_in,
     neutral_activities,
     readout_inputs,
     readout_layer_indices,
@@ -74,7 +74,7 @@ class LabelScorer:
         self.score_weights = goodness_layer_weights(len(network.layers), skip_first_goodness)
         # Products in compute_dtype (None: float32); activities, lengths and
         # goodness stay float32.
-        self._product = matmul_in(compute_dtype)
+        self._product = Products(compute_dtype)
         h0 = first.bias.shape[0]
         self.n_features = network.n_features
         self.n_classes = network.n_classes

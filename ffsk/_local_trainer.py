@@ -12,15 +12,55 @@ from ._losses import activity_grad_fn, peer_normalization_grad
 from ._negatives import HardNegatives, RandomNegatives
 from ._network import (
     FFNetwork,
+    NetworkWeights,
+    Products,
     first_layer_activity,
     first_layer_base,
     goodness_layer_weights,
     hidden_forward,
-    matmul_in,
     summed_goodness,
 )
 from ._optimizers import adam, load_optimizer_moments
 from ._readout_trainer import ReadoutTrainer
+
+#: Floats of the widest activity block (``rows * labels * width``) that
+#: scoring hard negatives builds at once: 4 MiB of float32. A larger batch is
+#: scored in equal blocks of rows, so that each block's element-wise passes
+#: run in cache instead of streaming a batch-sized block through memory.
+SCORING_BLOCK_FLOATS = 1 << 20
+
+
+def blockwise_summed_goodness(
+    base: torch.Tensor,
+    label_coef: torch.Tensor,
+    weights: NetworkWeights,
+    layer_weights: list[float],
+    product: Products,
+    candidates: torch.Tensor | None = None,
+    block_floats: int = SCORING_BLOCK_FLOATS,
+) -> torch.Tensor:
+    """:func:`summed_goodness` over equal blocks of rows of at most about
+    ``block_floats`` activities each; every row's scores are its own, so the
+    blocks only change how the work is cut."""
+    n_rows = base.shape[0]
+    n_labels = weights.label_rows.shape[0] if candidates is None else candidates.shape[1]
+    blocks = -(-n_rows * n_labels * max(weights.widths) // block_floats)
+    if blocks <= 1:
+        return summed_goodness(base, label_coef, weights, layer_weights, product, candidates)
+    step = -(-n_rows // blocks)
+    return torch.cat(
+        [
+            summed_goodness(
+                base[i : i + step],
+                label_coef[i : i + step],
+                weights,
+                layer_weights,
+                product,
+                None if candidates is None else candidates[i : i + step],
+            )
+            for i in range(0, n_rows, step)
+        ]
+    )
 
 
 class LocalTrainer:
@@ -38,7 +78,10 @@ class LocalTrainer:
 
     ``negatives`` is the negative-sampling strategy (``_negatives.py``);
     ``compute_dtype=torch.bfloat16`` runs the matrix products in bfloat16
-    (weights, gradients and optimiser state stay float32); ``compile=True``
+    (weights, gradients and optimiser state stay float32; each weight matrix
+    is cast once per step, before any layer's update, and that copy serves
+    the scoring of hard negatives and the layer's own forward product);
+    ``compile=True``
     fuses the element-wise work of each layer's loss with ``torch.compile``.
     ``readout_trainer`` trains the network's softmax read-out (if any) in the
     same step, before any layer's update, sharing the first layer's product.
@@ -65,7 +108,7 @@ class LocalTrainer:
         self.readout_trainer = readout_trainer
         self.peer_normalization = peer_normalization
         self._running_means = [torch.zeros_like(layer.bias) for layer in network.layers]
-        self.product = matmul_in(compute_dtype)
+        self.product = Products(compute_dtype)
         self.learning_rate = learning_rate
         self._score_weights = goodness_layer_weights(len(network.layers), skip_first_goodness)
         self._activity_grad = activity_grad_fn(loss, threshold, sharpness)
@@ -96,21 +139,20 @@ class LocalTrainer:
         return loss, grad_pre
 
     def _step_input_layer(
-        self, features, label_values, pos_labels, generator, weights
+        self, features, label_values, pos_labels, generator, weights, live: NetworkWeights
     ) -> tuple[torch.Tensor, torch.Tensor]:
         layer = self.network.input_layer
-        live = self.network.weights()
         scaled, inv_length, base = first_layer_base(
             features, label_values, live.feature_weight_t, self.product
         )
         label_coef = label_values * inv_length
         if self.readout_trainer is not None:  # base / inv_length = features @ W_f^T
             self.readout_trainer.step(
-                features, label_values, pos_labels, base / inv_length[:, None], weights
+                features, label_values, pos_labels, base / inv_length[:, None], weights, live
             )
 
         def scores(candidates: torch.Tensor | None = None) -> torch.Tensor:
-            return summed_goodness(
+            return blockwise_summed_goodness(
                 base, label_coef, live, self._score_weights, self.product, candidates
             )
 
@@ -122,7 +164,12 @@ class LocalTrainer:
             base, label_coef, live.label_rows[labels].view(2, n, width), live.first_bias
         ).view(2 * n, width)
         loss, grad_pre = self._local_grad(0, activity, weights)
-        self.product((grad_pre[:n] + grad_pre[n:]).T, scaled, out=layer.feature_weight.grad)
+        # The positive and negative rows' gradients are summed straight into
+        # the product dtype (one pass); ``scaled`` is in it already.
+        row_grad = torch.add(
+            grad_pre[:n], grad_pre[n:], out=torch.empty_like(base, dtype=scaled.dtype)
+        )
+        self.product(row_grad.T, scaled, out=layer.feature_weight.grad)
         # One-hot product rather than index_add: deterministic on CUDA too.
         torch.mm(
             (grad_pre * label_coef.repeat(2)[:, None]).T,
@@ -133,9 +180,14 @@ class LocalTrainer:
         self.optimizers[0].step()
         return loss, activity
 
-    def _step_hidden_layer(self, index, previous, weights) -> tuple[torch.Tensor, torch.Tensor]:
+    def _step_hidden_layer(
+        self, index, previous, weights, live: NetworkWeights
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         layer = self.network.hidden_layers[index]
-        normalised, activity = hidden_forward(previous, layer.weight.T, layer.bias, self.product)
+        # This layer's weights have not been updated yet in this step, so the
+        # step's cast copy is current.
+        weight_t, bias = live.hidden[index]
+        normalised, activity = hidden_forward(previous, weight_t, bias, self.product)
         loss, grad_pre = self._local_grad(index + 1, activity, weights)
         self.product(grad_pre.T, normalised, out=layer.weight.grad)
         torch.sum(grad_pre, dim=0, out=layer.bias.grad)
@@ -145,11 +197,11 @@ class LocalTrainer:
     def label_scores(self, features: torch.Tensor, label_values: torch.Tensor) -> torch.Tensor:
         """Scores ``(n, k)`` of every label of the rows with the current
         weights and this trainer's products (what hard negatives are drawn from)."""
-        live = self.network.weights()
+        live = self.product.weights(self.network.weights())
         _, inv_length, base = first_layer_base(
             features, label_values, live.feature_weight_t, self.product
         )
-        return summed_goodness(
+        return blockwise_summed_goodness(
             base, label_values * inv_length, live, self._score_weights, self.product
         )
 
@@ -201,11 +253,12 @@ class LocalTrainer:
         Returns the local loss of each layer as a tensor of shape
         ``(n_layers,)`` on the network's device (no host synchronisation).
         """
+        live = self.product.weights(self.network.weights())
         loss, activity = self._step_input_layer(
-            features, label_values, pos_labels, generator, row_weights
+            features, label_values, pos_labels, generator, row_weights, live
         )
         losses = [loss]
         for index in range(len(self.network.hidden_layers)):
-            loss, activity = self._step_hidden_layer(index, activity, row_weights)
+            loss, activity = self._step_hidden_layer(index, activity, row_weights, live)
             losses.append(loss)
         return torch.stack(losses)

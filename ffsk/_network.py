@@ -21,7 +21,7 @@ classes, ``h`` units of a layer.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
@@ -34,12 +34,19 @@ from torch import nn
 #: first, see ``_label_embedding.py``).
 NORM_EPS = 1e-20
 
-Product = Callable[..., torch.Tensor]
 
-
-def normalise_rows(x: torch.Tensor) -> torch.Tensor:
-    """Scale each row of ``x`` to unit Euclidean length (zero rows stay zero)."""
-    return x / (torch.linalg.vector_norm(x, dim=-1, keepdim=True) + NORM_EPS)
+def normalise_rows(
+    x: torch.Tensor, dtype: torch.dtype | None = None, length: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Scale each row of ``x`` to unit Euclidean length (zero rows stay zero),
+    written in ``dtype`` (None: ``x``'s own) in the same pass. ``length``
+    (``(n,)``) passes in the rows' lengths when the caller has them."""
+    if length is None:
+        length = torch.linalg.vector_norm(x, dim=-1)
+    length = (length + NORM_EPS)[..., None]
+    if dtype is None or dtype == x.dtype:
+        return x / length
+    return torch.div(x, length, out=torch.empty_like(x, dtype=dtype))
 
 
 def goodness(activity: torch.Tensor) -> torch.Tensor:
@@ -47,18 +54,58 @@ def goodness(activity: torch.Tensor) -> torch.Tensor:
     return activity.square().mean(dim=-1)
 
 
-def matmul_in(dtype: torch.dtype | None) -> Product:
-    """A function ``product(a, b, out=None)`` computing ``a @ b`` with both
-    operands cast to ``dtype`` (None: float32 as they are) and returning the
-    result as float32 (written into ``out`` when given)."""
+class Products:
+    """The matrix products of a forward or training pass, in one precision.
 
-    def product(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-        if dtype is None:
+    ``Products(None)`` multiplies float32 tensors as they are;
+    ``Products(torch.bfloat16)`` casts both operands to bfloat16 and returns
+    float32 results. Activities, lengths, goodness, gradients and optimiser
+    state stay float32 either way.
+
+    Casting costs a pass over memory per operand, so the callers cast what
+    they use more than once only once: :meth:`operand` gives a tensor in the
+    product dtype (no copy when it already is), :meth:`weights` casts a
+    network's weight matrices once per training step, and
+    :func:`normalise_rows` writes normalised inputs straight in the product
+    dtype. Products of operands already in that dtype cast nothing.
+    """
+
+    def __init__(self, dtype: torch.dtype | None = None):
+        self.dtype = None if dtype == torch.float32 else dtype
+
+    def operand(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` in the product dtype (itself when it already is)."""
+        return tensor if self.dtype is None else tensor.to(self.dtype)
+
+    def weights(self, weights: NetworkWeights) -> NetworkWeights:
+        """``weights`` with every weight matrix in the product dtype (biases
+        and the label columns, used element-wise, stay float32)."""
+        if self.dtype is None:
+            return weights
+        return weights._replace(
+            feature_weight_t=self.operand(weights.feature_weight_t),
+            hidden=[(self.operand(w), bias) for w, bias in weights.hidden],
+        )
+
+    def __call__(
+        self, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``a @ b`` as float32 (written into ``out`` when given)."""
+        if self.dtype is None:
             return torch.mm(a, b, out=out)
-        result = torch.mm(a.to(dtype), b.to(dtype))
+        result = torch.mm(self.operand(a), self.operand(b))
         return result.float() if out is None else out.copy_(result)
 
-    return product
+    def affine(self, a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """``a @ b + bias`` as float32; in bfloat16, the bias is added as the
+        product is widened to float32, in one pass."""
+        if self.dtype is None:
+            return torch.mm(a, b).add_(bias)
+        return torch.add(torch.mm(self.operand(a), self.operand(b)), bias)
+
+
+#: Float32 products, for inspection paths that are not hot.
+FLOAT32 = Products(None)
 
 
 # ------------------------------------------------------------ forward pass
@@ -79,16 +126,21 @@ def first_layer_base(
     features: torch.Tensor,
     label_values: torch.Tensor,
     feature_weight_t: torch.Tensor,
-    product: Product,
+    product: Products,
     *,
     label_slots: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The first layer's normalised feature product. Returns ``(scaled,
-    inv_length, base)``: ``features / |v|``, ``1 / |v|`` (see
+    inv_length, base)``: ``features / |v|`` (in the product dtype), ``1 / |v|`` (see
     :func:`input_inv_length`) and ``base = W_f (features / |v|)`` (``(n, h0)``),
     which every label of the row shares."""
     inv_length = input_inv_length(features, label_values, label_slots=label_slots)
-    scaled = features * inv_length[:, None]
+    if product.dtype is None:
+        scaled = features * inv_length[:, None]
+    else:  # written straight in the product dtype: one pass, no float32 copy
+        scaled = torch.mul(
+            features, inv_length[:, None], out=torch.empty_like(features, dtype=product.dtype)
+        )
     return scaled, inv_length, product(scaled, feature_weight_t)
 
 
@@ -104,16 +156,24 @@ def first_layer_activity(
     ``label_rows (n, h)``; every label, ``base (n, 1, h)``, ``label_coef
     (n, 1)``, ``label_rows (k, h)``; the neutral label, ``label_rows (h,)``.
     """
-    return torch.relu_((base + label_coef[..., None] * label_rows).add_(bias))
+    # One broadcast pass writes the (n, k, h) block, one more applies ReLU.
+    return torch.relu_(torch.addcmul(base + bias, label_coef[..., None], label_rows))
 
 
 def hidden_forward(
-    previous: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor, product: Product
+    previous: torch.Tensor,
+    weight_t: torch.Tensor,
+    bias: torch.Tensor,
+    product: Products,
+    previous_length: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A deeper layer: only the direction of the previous layer's activity
-    passes on. Returns ``(normalised input, relu(normalised @ weight_t + bias))``."""
-    normalised = normalise_rows(previous)
-    return normalised, torch.relu_(product(normalised, weight_t).add_(bias))
+    passes on. Returns ``(normalised input, relu(normalised @ weight_t + bias))``,
+    the normalised input in the product dtype (the weight gradient reuses it).
+    ``previous_length`` passes in the previous activity's row lengths when
+    the caller has them (they are also its goodness)."""
+    normalised = normalise_rows(previous, product.dtype, previous_length)
+    return normalised, torch.relu_(product.affine(normalised, weight_t, bias))
 
 
 class NetworkWeights(NamedTuple):
@@ -144,7 +204,7 @@ def summed_goodness(
     label_coef: torch.Tensor,
     weights: NetworkWeights,
     layer_weights: Sequence[float],
-    product: Product,
+    product: Products,
     candidates: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Goodness summed over layers for every label of every row, ``(n, k)``,
@@ -162,12 +222,16 @@ def summed_goodness(
         base[:, None, :], label_coef[:, None], label_rows, weights.first_bias
     ).reshape(n * k, -1)
     widths = weights.widths
-    total = activity.square().sum(dim=1) * (layer_weights[0] / widths[0])
+    # A row's goodness and the length the next layer divides it by come from
+    # the same sum of squares: one pass over each activity gives both.
+    length = torch.linalg.vector_norm(activity, dim=1)
+    total = length.square() * (layer_weights[0] / widths[0])
     for (weight_t, bias), width, layer_weight in zip(
         weights.hidden, widths[1:], layer_weights[1:], strict=True
     ):
-        _, activity = hidden_forward(activity, weight_t, bias, product)
-        total += activity.square().sum(dim=1) * (layer_weight / width)
+        _, activity = hidden_forward(activity, weight_t, bias, product, length)
+        length = torch.linalg.vector_norm(activity, dim=1)
+        total += length.square() * (layer_weight / width)
     return total.view(n, k)
 
 
@@ -175,7 +239,7 @@ def neutral_activities(
     features: torch.Tensor,
     label_values: torch.Tensor,
     weights: NetworkWeights,
-    product: Product,
+    product: Products,
     feature_product: torch.Tensor | None = None,
 ) -> list[torch.Tensor]:
     """Each layer's activity for rows embedded with the neutral label
@@ -198,7 +262,7 @@ def neutral_activities(
 
 
 def with_deeper_layers(
-    first_activity: torch.Tensor, weights: NetworkWeights, product: Product
+    first_activity: torch.Tensor, weights: NetworkWeights, product: Products
 ) -> list[torch.Tensor]:
     """Every layer's activity, from the first layer's: the deeper layers run
     one after the other (see :func:`hidden_forward`)."""
@@ -256,7 +320,7 @@ class FFHiddenLayer(nn.Module):
         self.bias = _parameter((out_features,), in_features, generator, device)
 
     def forward(self, previous: torch.Tensor) -> torch.Tensor:
-        return hidden_forward(previous, self.weight.T, self.bias, torch.mm)[1]
+        return hidden_forward(previous, self.weight.T, self.bias, FLOAT32)[1]
 
 
 class FFInputLayer(nn.Module):
@@ -365,14 +429,14 @@ class FFNetwork(nn.Module):
         :class:`ffsk.GoodnessDisplay`), not the hot paths."""
         weights = self.weights()
         if labels is None:
-            return neutral_activities(features, label_values, weights, torch.mm)
+            return neutral_activities(features, label_values, weights, FLOAT32)
         _, inv_length, base = first_layer_base(
-            features, label_values, weights.feature_weight_t, torch.mm
+            features, label_values, weights.feature_weight_t, FLOAT32
         )
         activity = first_layer_activity(
             base, label_values * inv_length, weights.label_rows[labels], weights.first_bias
         )
-        return with_deeper_layers(activity, weights, torch.mm)
+        return with_deeper_layers(activity, weights, FLOAT32)
 
     def layer_goodness(
         self, features: torch.Tensor, label_values: torch.Tensor, labels: torch.Tensor

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from ._network import FFNetwork, matmul_in, neutral_activities, readout_inputs
+from ._network import FFNetwork, NetworkWeights, Products, neutral_activities, readout_inputs
 from ._optimizers import adam, load_optimizer_moments
 
 
@@ -29,7 +29,7 @@ class ReadoutTrainer:
         compute_dtype: torch.dtype | None = None,
     ):
         self.network = network
-        self.product = matmul_in(compute_dtype)
+        self.product = Products(compute_dtype)
         self.learning_rate = learning_rate
         readout = network.readout
         for param in readout.parameters():
@@ -61,15 +61,19 @@ class ReadoutTrainer:
         labels: torch.Tensor,
         feature_product: torch.Tensor | None = None,
         weights: torch.Tensor | None = None,
+        network_weights: NetworkWeights | None = None,
     ) -> torch.Tensor:
         """One cross-entropy step of the read-out on a mini-batch; returns the
         mean cross-entropy (a tensor on the device). ``feature_product``
         (``features @ W_features^T``) saves the first layer's product when the
         Forward-Forward step has computed it; ``weights`` (``(n,)``) multiply
-        each row's cross-entropy."""
+        each row's cross-entropy; ``network_weights`` passes in the step's
+        weights already cast to the product dtype (see ``Products.weights``)."""
         readout = self.network.readout
+        if network_weights is None:
+            network_weights = self.product.weights(self.network.weights())
         activities = neutral_activities(
-            features, label_values, self.network.weights(), self.product, feature_product
+            features, label_values, network_weights, self.product, feature_product
         )
         inputs = readout_inputs(activities)
         logits = torch.addmm(readout.bias, inputs, readout.weight.T)

@@ -182,9 +182,9 @@ def test_hard_negative_scoring_work_does_not_grow_with_the_classes(n_classes, mo
     rows_seen = []
     original = network_module.hidden_forward
 
-    def spy(previous, weight_t, bias, product):
+    def spy(previous, *args):
         rows_seen.append(previous.shape[0])
-        return original(previous, weight_t, bias, product)
+        return original(previous, *args)
 
     monkeypatch.setattr(network_module, "hidden_forward", spy)
     network = make_network(n_classes=n_classes, sizes=(16, 8))
@@ -193,3 +193,58 @@ def test_hard_negative_scoring_work_does_not_grow_with_the_classes(n_classes, mo
     trainer.step(features, values, pos, torch.Generator().manual_seed(0))
     # the scoring pass through the deeper layer (training uses its own step)
     assert rows_seen == [20 * (10 if n_classes == 10 else 9)]
+
+
+def test_a_bfloat16_step_casts_each_weight_matrix_once(monkeypatch):
+    """The step's bfloat16 copy of each weight serves hard-negative scoring
+    and the layer's own forward product: one cast per matrix and step."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    network = make_network(n_features=6, n_classes=4, sizes=(16, 12, 8))
+    weight_shapes = {tuple(layer.weight.shape[::-1]) for layer in network.hidden_layers}
+    weight_shapes.add(tuple(network.input_layer.feature_weight.shape[::-1]))
+    casts = []
+
+    class CountCasts(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if func is torch.ops.aten._to_copy.default and kwargs.get("dtype") == torch.bfloat16:
+                casts.append(tuple(args[0].shape))
+            return func(*args, **kwargs)
+
+    trainer = make_trainer(network, negatives=HardNegatives(4), compute_dtype=torch.bfloat16)
+    features, values, pos, _ = make_batch(n=20, n_classes=4)
+    with CountCasts():
+        trainer.step(features, values, pos, torch.Generator().manual_seed(0))
+    weight_casts = [shape for shape in casts if shape in weight_shapes]
+    assert sorted(weight_casts) == sorted(weight_shapes)
+
+
+@pytest.mark.parametrize("with_candidates", [False, True])
+def test_blockwise_scoring_equals_one_block_and_respects_the_budget(monkeypatch, with_candidates):
+    import ffsk._local_trainer as trainer_module
+    from ffsk._network import Products, first_layer_base, summed_goodness
+
+    network = make_network(n_features=6, n_classes=5, sizes=(16, 12))
+    features, values, pos, _ = make_batch(n=37, n_classes=5)
+    live = network.weights()
+    _, inv_length, base = first_layer_base(features, values, live.feature_weight_t, Products())
+    coef = values * inv_length
+    candidates = torch.stack([(pos + 1) % 5, (pos + 2) % 5], dim=1) if with_candidates else None
+    whole = summed_goodness(base, coef, live, [1.0, 1.0], Products(), candidates)
+    block_sizes = []
+    original = trainer_module.summed_goodness
+
+    def spy(base, *args):
+        block_sizes.append(base.shape[0])
+        return original(base, *args)
+
+    monkeypatch.setattr(trainer_module, "summed_goodness", spy)
+    labels = 2 if with_candidates else 5
+    budget = 10 * labels * 16  # about 10 rows per block
+    blocked = trainer_module.blockwise_summed_goodness(
+        base, coef, live, [1.0, 1.0], Products(), candidates, block_floats=budget
+    )
+    torch.testing.assert_close(blocked, whole)
+    assert sum(block_sizes) == 37 and len(block_sizes) == 4
+    assert max(block_sizes) * labels * 16 <= budget

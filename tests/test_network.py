@@ -6,7 +6,7 @@ import torch
 from _torch_helpers import make_network, naive_forward, naive_neutral_activities
 
 from ffsk._label_embedding import LabelEmbedding
-from ffsk._network import goodness, normalise_rows, readout_inputs
+from ffsk._network import Products, goodness, hidden_forward, normalise_rows, readout_inputs
 
 
 def test_normalise_rows_gives_unit_length_and_keeps_zero_rows():
@@ -14,6 +14,58 @@ def test_normalise_rows_gives_unit_length_and_keeps_zero_rows():
     out = normalise_rows(x)
     assert torch.allclose(out[0], torch.tensor([0.6, 0.8]), atol=1e-6)
     assert torch.equal(out[1], torch.zeros(2))
+
+
+def test_normalise_rows_writes_the_product_dtype_and_reuses_given_lengths():
+    """Written straight in bfloat16 it is the float32 result rounded once, and
+    lengths passed in (the goodness pass has them) give the same rows."""
+    x = torch.randn(6, 9)
+    x[2] = 0.0
+    expected = normalise_rows(x)
+    as_bf16 = normalise_rows(x, torch.bfloat16)
+    assert as_bf16.dtype == torch.bfloat16
+    assert torch.equal(as_bf16, expected.to(torch.bfloat16))
+    lengths = torch.linalg.vector_norm(x, dim=1)
+    assert torch.equal(normalise_rows(x, length=lengths), expected)
+    assert torch.equal(as_bf16[2].float(), torch.zeros(9))
+
+
+@pytest.mark.parametrize("dtype", [None, torch.bfloat16])
+def test_products_compute_in_their_dtype_and_return_float32(dtype):
+    products = Products(dtype)
+    a, b, bias = torch.randn(5, 7), torch.randn(7, 3), torch.randn(3)
+    cast = (lambda t: t) if dtype is None else (lambda t: t.to(dtype).float())
+    expected = cast(a) @ cast(b)
+    for result in (products(a, b), products.affine(a, b, bias) - bias):
+        assert result.dtype == torch.float32
+        torch.testing.assert_close(result, expected, rtol=1e-2, atol=1e-2)
+    # Operands already in the product dtype are used as they are, not copied.
+    ready = products.operand(a)
+    assert products.operand(ready) is ready
+
+
+def test_products_cast_a_networks_weight_matrices_once():
+    network = make_network()
+    weights = network.weights()
+    assert Products(None).weights(weights) is weights
+    cast = Products(torch.bfloat16).weights(weights)
+    assert cast.feature_weight_t.dtype == torch.bfloat16
+    assert all(w.dtype == torch.bfloat16 for w, _ in cast.hidden)
+    # Biases and label columns are used element-wise: they stay float32.
+    assert cast.first_bias.dtype == cast.label_rows.dtype == torch.float32
+    assert all(bias.dtype == torch.float32 for _, bias in cast.hidden)
+
+
+def test_hidden_forward_in_bfloat16_matches_float32_to_its_precision():
+    network = make_network(sizes=(8, 16))
+    layer = network.hidden_layers[0]
+    previous = torch.relu(torch.randn(10, 8))
+    _, reference = hidden_forward(previous, layer.weight.T, layer.bias, Products())
+    normalised, activity = hidden_forward(
+        previous, layer.weight.T, layer.bias, Products(torch.bfloat16)
+    )
+    assert normalised.dtype == torch.bfloat16 and activity.dtype == torch.float32
+    torch.testing.assert_close(activity, reference, rtol=2e-2, atol=2e-2)
 
 
 def test_goodness_is_mean_of_squares():

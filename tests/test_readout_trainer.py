@@ -7,7 +7,7 @@ import torch
 from _torch_helpers import make_network
 from test_inference import _readout_network, naive_logits
 
-from ffsk._network import neutral_activities, readout_inputs
+from ffsk._network import Products, neutral_activities, readout_inputs
 from ffsk._readout_trainer import ReadoutTrainer
 
 
@@ -44,5 +44,5 @@ def test_row_weights_scale_each_rows_cross_entropy():
 
 def test_neutral_activities_feed_every_readout_layer():
     network = make_network(sizes=(8,))  # a single layer feeds the read-out itself
-    acts = neutral_activities(torch.randn(4, 6), torch.ones(4), network.weights(), torch.mm)
+    acts = neutral_activities(torch.randn(4, 6), torch.ones(4), network.weights(), Products())
     assert readout_inputs(acts).shape == (4, 8)
