@@ -253,10 +253,33 @@ def test_non_deterministic_tag_follows_the_device(monkeypatch):
     assert not ForwardForwardClassifier(device="cpu").__sklearn_tags__().non_deterministic
 
 
-def test_auto_batch_size_grows_from_50_to_100_rows_with_the_data():
+def test_auto_batch_size_grows_from_50_to_500_rows_with_the_data():
     from ffsk._classifier import auto_batch_size
 
-    assert [auto_batch_size(n) for n in (10, 112, 1347, 60_000)] == [50, 50, 67, 100]
+    sizes = [auto_batch_size(n) for n in (10, 112, 1347, 7494, 60_000)]
+    assert sizes == [50, 50, 67, 374, 500]
+
+
+def test_auto_learning_rate_is_001_up_to_100_rows_then_grows_with_the_batch():
+    from ffsk._classifier import auto_learning_rate
+
+    rates = [auto_learning_rate(b) for b in (1, 50, 100, 300, 500)]
+    assert rates == pytest.approx([0.01, 0.01, 0.01, 0.05, 0.09])
+
+
+def test_auto_learning_rate_trains_exactly_as_the_rate_it_names():
+    """``learning_rate="auto"`` is the rate ``auto_learning_rate`` gives for
+    the batch size in use, the batch clipped to the number of rows."""
+    from ffsk._classifier import auto_learning_rate
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(120, 5), np.arange(120) % 3
+    common = dict(hidden_layer_sizes=(8,), epochs=3, random_state=0, batch_size=300)
+    auto = ForwardForwardClassifier(**common).fit(X, y)
+    explicit = ForwardForwardClassifier(**common, learning_rate=auto_learning_rate(120)).fit(X, y)
+    other = ForwardForwardClassifier(**common, learning_rate=0.01).fit(X, y)
+    np.testing.assert_array_equal(auto.predict_proba(X), explicit.predict_proba(X))
+    assert not np.array_equal(auto.predict_proba(X), other.predict_proba(X))
 
 
 def test_hard_negatives_learn_and_are_reproducible(blobs):
