@@ -89,22 +89,38 @@ def _epoch_seconds(make_estimator, X, y, repeats: int) -> float:
     return max(three - one, 1e-9) / 2
 
 
-def _bare_training_seconds(sizes, batch_size: int, repeats: int) -> float:
-    """Seconds per mini-batch of the matrix products ffsk runs, done bare."""
-    rows = 2 * batch_size  # positive and negative rows
-    h0 = sizes[0]
-    first = [  # shared feature product, its weight gradient, the label columns' gradient
-        (torch.rand(batch_size, N_FEATURES), torch.rand(N_FEATURES, h0)),
-        (torch.rand(h0, batch_size), torch.rand(batch_size, N_FEATURES)),
+def _bare_training_seconds(
+    sizes,
+    batch_size: int,
+    repeats: int,
+    dtype: torch.dtype = torch.float32,
+    scored_labels: int = 0,
+) -> float:
+    """Seconds per mini-batch of the matrix products one training step runs,
+    done bare on operands already in ``dtype``: the first layer's shared
+    feature product and its weight gradient, the label columns' gradient
+    (float32 in ffsk whatever the precision), every deeper layer's forward
+    and weight-gradient products on the positive and negative rows, and, for
+    hard negatives (``scored_labels`` > 0), the deeper layers' forward
+    products on the ``batch * scored_labels`` rows that scoring costs."""
+    rows, h0 = 2 * batch_size, sizes[0]  # positive and negative rows
+
+    def rand(*shape):
+        return torch.rand(*shape).to(dtype)
+
+    pairs = [
+        (rand(batch_size, N_FEATURES), rand(N_FEATURES, h0)),
+        (rand(h0, batch_size), rand(batch_size, N_FEATURES)),
         (torch.rand(h0, rows), torch.rand(rows, N_CLASSES)),
     ]
-    deeper = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
-        inputs, grad = torch.rand(rows, n_in), torch.rand(rows, n_out)
-        deeper += [(inputs, torch.rand(n_in, n_out)), (grad.T, inputs)]
+        inputs = rand(rows, n_in)
+        pairs += [(inputs, rand(n_in, n_out)), (rand(rows, n_out).T, inputs)]
+        if scored_labels:
+            pairs.append((rand(batch_size * scored_labels, n_in), rand(n_in, n_out)))
 
     def products():
-        for a, b in first + deeper:
+        for a, b in pairs:
             torch.mm(a, b)
 
     products()
@@ -243,40 +259,6 @@ def _training_record(name, sizes, n_rows, batch_size, repeats) -> dict:
     }
 
 
-def _bare_resolved_training_seconds(
-    sizes, batch_size: int, dtype: torch.dtype, scored_labels: int, repeats: int
-) -> float:
-    """Seconds per mini-batch of the products one training step needs at the
-    resolved precision, done bare on operands already in ``dtype``: the
-    first layer's shared feature product and its weight gradient, every
-    deeper layer's forward and weight-gradient products on the positive and
-    negative rows, and, for hard negatives (``scored_labels`` > 0), the deeper
-    layers' forward products on ``batch * scored_labels`` rows that scoring
-    the candidate labels costs."""
-    rows, h0 = 2 * batch_size, sizes[0]
-
-    def rand(*shape):
-        return torch.rand(*shape).to(dtype)
-
-    pairs = [
-        (rand(batch_size, N_FEATURES), rand(N_FEATURES, h0)),
-        (rand(h0, batch_size), rand(batch_size, N_FEATURES)),
-    ]
-    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
-        inputs = rand(rows, n_in)
-        pairs += [(inputs, rand(n_in, n_out)), (rand(n_out, rows), inputs)]
-        if scored_labels:
-            pairs.append((rand(batch_size * scored_labels, n_in), rand(n_in, n_out)))
-
-    def products():
-        for a, b in pairs:
-            torch.mm(a, b)
-
-    products()
-    steps = 20
-    return _median_seconds(lambda: [products() for _ in range(steps)], 2 * repeats + 1) / steps
-
-
 def _bare_adam_seconds(sizes, repeats: int) -> float:
     """Seconds of one fused AdamW step over float32 parameters of the
     network's shapes: the optimiser's pass over weights, gradients and
@@ -312,9 +294,9 @@ def _resolved_precision_record(name, sizes, n_rows, batch_size, negatives, repea
     probe = ffsk(1).fit(X[:200], y[:200])
     dtype = compute_dtype(probe.precision_) or torch.float32
     scored = N_CLASSES if negatives == "hard" else 0
-    bare_before = _bare_resolved_training_seconds(sizes, batch_size, dtype, scored, repeats)
+    bare_before = _bare_training_seconds(sizes, batch_size, repeats, dtype, scored)
     ff_epoch = _epoch_seconds(ffsk, X, y, repeats)
-    bare_after = _bare_resolved_training_seconds(sizes, batch_size, dtype, scored, repeats)
+    bare_after = _bare_training_seconds(sizes, batch_size, repeats, dtype, scored)
     bare_step = statistics.median([bare_before, bare_after])
     adam_step = _bare_adam_seconds(sizes, repeats)
     return {

@@ -78,13 +78,13 @@ class LabelScorer:
         h0 = first.bias.shape[0]
         self.n_features = network.n_features
         self.n_classes = network.n_classes
-        self.feature_weight_t = _padded(
+        feature_weight_t = _padded(
             first.feature_weight.detach().T, _round_up(self.n_features), _round_up(h0)
         )
-        self.label_rows = _padded(first.label_weight.detach().T, self.n_classes, _round_up(h0))
-        self.first_bias = _padded(first.bias.detach()[None], 1, _round_up(h0))[0]
-        self.widths = [h0]
-        self.hidden = []
+        label_rows = _padded(first.label_weight.detach().T, self.n_classes, _round_up(h0))
+        first_bias = _padded(first.bias.detach()[None], 1, _round_up(h0))[0]
+        widths = [h0]
+        hidden = []
         widest = max(
             _round_up(h) for h in (h0, *(layer.bias.shape[0] for layer in network.hidden_layers))
         )
@@ -98,27 +98,26 @@ class LabelScorer:
             h_out, h_in = layer.weight.shape
             weight_t = _padded(layer.weight.detach().T, _round_up(h_in), _round_up(h_out))
             bias = _padded(layer.bias.detach()[None], 1, _round_up(h_out))[0]
-            self.hidden.append((weight_t, bias))
-            self.widths.append(h_out)
+            hidden.append((weight_t, bias))
+            widths.append(h_out)
+        # Weight matrices cast to the product dtype once, not per block.
+        self.weights = self._product.weights(
+            NetworkWeights(feature_weight_t, label_rows, first_bias, hidden, widths)
+        )
         self.readout = None
         if network.readout is not None:
-            self.readout = self._padded_readout(network.readout.weight.detach())
-            self.readout = (self.readout, network.readout.bias.detach())
-        if compute_dtype is not None:  # cast the weights once, not per block
-            self.feature_weight_t = self.feature_weight_t.to(compute_dtype)
-            self.hidden = [(weight_t.to(compute_dtype), bias) for weight_t, bias in self.hidden]
-        self.weights = NetworkWeights(
-            self.feature_weight_t, self.label_rows, self.first_bias, self.hidden, self.widths
-        )
+            weight_t = self._padded_readout(network.readout.weight.detach())
+            self.readout = (weight_t, network.readout.bias.detach())
 
     def _padded_readout(self, weight: torch.Tensor) -> torch.Tensor:
         """The read-out weight, transposed, with zero rows where the padded
         activities it reads have padding columns."""
-        indices = readout_layer_indices(len(self.widths))
-        padded = weight.new_zeros(sum(_round_up(self.widths[i]) for i in indices), self.n_classes)
+        widths = self.weights.widths
+        indices = readout_layer_indices(len(widths))
+        padded = weight.new_zeros(sum(_round_up(widths[i]) for i in indices), self.n_classes)
         source = target = 0
         for i in indices:
-            width = self.widths[i]
+            width = widths[i]
             padded[target : target + width] = weight[:, source : source + width].T
             source, target = source + width, target + _round_up(width)
         return padded
@@ -131,7 +130,9 @@ class LabelScorer:
         block_rows = self.block_rows
         for start in range(0, n, block_rows):
             stop = min(start + block_rows, n)
-            block = _padded(features[start:stop], block_rows, self.feature_weight_t.shape[0])
+            block = _padded(
+                features[start:stop], block_rows, self.weights.feature_weight_t.shape[0]
+            )
             values = label_values.new_zeros(block_rows)
             values[: stop - start] = label_values[start:stop]
             out[start:stop] = score_block(block, values)[: stop - start]

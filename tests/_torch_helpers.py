@@ -39,6 +39,20 @@ def make_trainer(network, loss="symba", negatives=None, **options):
     )
 
 
+def rows_passed_to(monkeypatch, module, name: str) -> list[int]:
+    """Replace ``module.name`` by a wrapper that records the number of rows
+    of its first argument at every call; returns the list it fills."""
+    rows = []
+    original = getattr(module, name)
+
+    def spy(first, *args, **kwargs):
+        rows.append(first.shape[0])
+        return original(first, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return rows
+
+
 def make_batch(n=10, n_features=6, n_classes=3, seed=0):
     """``features, label_values, pos, neg`` (neg never equals pos)."""
     generator = torch.Generator().manual_seed(seed)

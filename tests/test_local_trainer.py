@@ -5,7 +5,14 @@ import copy
 
 import pytest
 import torch
-from _torch_helpers import GivenNegatives, make_batch, make_network, make_trainer, naive_scores
+from _torch_helpers import (
+    GivenNegatives,
+    make_batch,
+    make_network,
+    make_trainer,
+    naive_scores,
+    rows_passed_to,
+)
 
 from ffsk._inference import LabelScorer
 from ffsk._label_embedding import LabelEmbedding
@@ -179,14 +186,7 @@ def test_hard_negative_scoring_work_does_not_grow_with_the_classes(n_classes, mo
     (10 classes: all of them; 100 classes: 9 wrong ones)."""
     import ffsk._network as network_module
 
-    rows_seen = []
-    original = network_module.hidden_forward
-
-    def spy(previous, *args):
-        rows_seen.append(previous.shape[0])
-        return original(previous, *args)
-
-    monkeypatch.setattr(network_module, "hidden_forward", spy)
+    rows_seen = rows_passed_to(monkeypatch, network_module, "hidden_forward")
     network = make_network(n_classes=n_classes, sizes=(16, 8))
     features, values, pos, _ = make_batch(n=20, n_classes=n_classes)
     trainer = make_trainer(network, negatives=HardNegatives(n_classes, n_candidates=9))
@@ -232,14 +232,7 @@ def test_blockwise_scoring_equals_one_block_and_respects_the_budget(monkeypatch,
     coef = values * inv_length
     candidates = torch.stack([(pos + 1) % 5, (pos + 2) % 5], dim=1) if with_candidates else None
     whole = summed_goodness(base, coef, live, [1.0, 1.0], Products(), candidates)
-    block_sizes = []
-    original = trainer_module.summed_goodness
-
-    def spy(base, *args):
-        block_sizes.append(base.shape[0])
-        return original(base, *args)
-
-    monkeypatch.setattr(trainer_module, "summed_goodness", spy)
+    block_sizes = rows_passed_to(monkeypatch, trainer_module, "summed_goodness")
     labels = 2 if with_candidates else 5
     budget = 10 * labels * 16  # about 10 rows per block
     blocked = trainer_module.blockwise_summed_goodness(
