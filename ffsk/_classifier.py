@@ -56,29 +56,47 @@ from ._sklearn_compat import (
 )
 from ._threads import ThreadChooser, restored_torch_threads, set_threads
 
-__all__ = ["ForwardForwardClassifier", "TrainingDivergedError", "auto_batch_size"]
+__all__ = [
+    "ForwardForwardClassifier",
+    "TrainingDivergedError",
+    "auto_batch_size",
+    "auto_hidden_layer_sizes",
+    "auto_learning_rate",
+]
 
 #: Input accepted by fit and predict: array-likes, pandas frames and scipy
 #: sparse matrices.
 MatrixLike = ArrayLike | sp.spmatrix | sp.sparray
 
 
-#: ``early_stopping="auto"`` holds rows out when there are more than this
-#: many (HistGradientBoostingClassifier's rule).
-AUTO_EARLY_STOPPING_ROWS = 10_000
+#: Beyond this many rows the ``"auto"`` settings treat the data as large: they
+#: hold rows out for early stopping (HistGradientBoostingClassifier's rule)
+#: and train two layers of 500 units on 500-row batches; up to it, one layer
+#: of 200 units on 200-row batches, stopped on the training loss.
+LARGE_DATA_ROWS = 10_000
 
 #: Wrong labels scored per row by hard negatives with ``negative_candidates="auto"``.
 AUTO_NEGATIVE_CANDIDATES = 9
 
 
+def auto_hidden_layer_sizes(n_samples: int) -> tuple[int, ...]:
+    """The network ``hidden_layer_sizes="auto"`` picks for ``n_samples`` rows."""
+    return (500, 500) if n_samples > LARGE_DATA_ROWS else (200,)
+
+
 def auto_batch_size(n_samples: int) -> int:
-    """The mini-batch size ``batch_size="auto"`` picks for ``n_samples`` rows."""
-    return min(500, max(50, n_samples // 20))
+    """The mini-batch size ``batch_size="auto"`` picks for ``n_samples`` rows
+    (before clipping to the number of rows)."""
+    return 500 if n_samples > LARGE_DATA_ROWS else 200
 
 
-def auto_learning_rate(batch_size: int) -> float:
+def auto_learning_rate(batch_size: int, n_layers: int = 2) -> float:
     """The Adam rate ``learning_rate="auto"`` picks for ``batch_size``-row
-    batches: 0.01 up to 100 rows, then growing linearly to 0.09 at 500."""
+    batches and ``n_layers`` hidden layers. It grows with the batch: for one
+    layer ``batch_size / 2000`` up to 0.2 (0.1 at 200 rows), for deeper
+    networks 0.01 up to 100 rows, then linearly to 0.09 at 500."""
+    if n_layers == 1:
+        return min(0.2, batch_size / 2000)
     return max(0.01, 0.0002 * batch_size - 0.01)
 
 
@@ -94,8 +112,14 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default=(500, 500)
+    hidden_layer_sizes : int, sequence of int or "auto", default="auto"
         Number of ReLU units of each layer. An int means one layer.
+        ``"auto"`` sizes the network to the data: one layer of 200 units for
+        up to 10,000 training rows, where it fitted small tables as
+        accurately as two layers of 500 in a fraction of the time, and two
+        layers of 500 for more (figures in the user guide). A continued fit
+        (``warm_start`` or :meth:`partial_fit`) keeps the network of the first
+        fit; :meth:`partial_fit` sizes it on the first call's rows.
 
     threshold : float, default=2.0
         Goodness threshold of ``loss="threshold"``: positive rows are pushed
@@ -111,16 +135,19 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
 
     batch_size : int or "auto", default="auto"
         Rows per mini-batch (clipped to the number of samples). Every layer
-        takes one optimiser step per mini-batch. ``"auto"`` uses
-        ``min(500, max(50, n_samples // 20))``: 50 rows for small data sets,
-        which need many optimiser steps, up to 500 rows for large ones, where
-        larger products run closer to the machine's matrix-product speed and
-        a larger ``learning_rate`` makes up for the fewer steps.
+        takes one optimiser step per mini-batch. ``"auto"`` uses 200 rows
+        (``MLPClassifier``'s ``min(200, n_samples)``) for up to 10,000 rows
+        and 500 rows for more, where larger products run closer to the
+        machine's matrix-product speed and a larger ``learning_rate`` makes
+        up for the fewer steps.
 
     learning_rate : float or "auto", default="auto"
         Adam learning rate of every layer. ``"auto"`` grows with the batch
-        size: ``max(0.01, 0.0002 * batch_size - 0.01)``, so 0.01 for batches
-        of up to 100 rows and 0.09 for 500 (measurements in the user guide).
+        size (clipped to the number of samples): ``min(0.2, batch_size /
+        2000)`` for one hidden layer (0.1 at 200 rows) and ``max(0.01, 0.0002
+        * batch_size - 0.01)`` for deeper networks (0.01 up to 100 rows, 0.09
+        at 500); one layer learned best at about twice the deeper networks'
+        rate (measurements in the user guide).
 
     learning_rate_schedule : {"linear_decay", "constant"}, default="linear_decay"
         ``"linear_decay"`` (Hinton, 2022) keeps ``learning_rate`` for the first
@@ -359,7 +386,11 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            StrOptions({"auto"}),
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "threshold": [Interval(Real, 0, None, closed="neither")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -395,7 +426,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        hidden_layer_sizes: int | Sequence[int] = (500, 500),
+        hidden_layer_sizes: int | Sequence[int] | str = "auto",
         threshold: float = 2.0,
         epochs: int = 100,
         batch_size: int | str = "auto",
@@ -540,7 +571,6 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y, *, incremental: bool, classes=None, sample_weight=None):
-        hidden_layer_sizes = self._validated_hidden_layer_sizes()
         continuing = (incremental or self.warm_start) and hasattr(self, "network_")
         if incremental and self.early_stopping is True:
             raise ValueError(
@@ -556,7 +586,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                     "A continued fit cannot change its classes; fit a new model instead."
                 )
         if continuing:
-            self._check_same_architecture(hidden_layer_sizes)
+            self._check_same_architecture()
             X, y = validate_data(
                 self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False
             )
@@ -574,6 +604,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 self, X, y, accept_sparse="csr", dtype=(np.float32, np.float64), reset=True
             )
             check_classification_targets(y)
+            hidden_layer_sizes = self._resolved_hidden_layer_sizes(X.shape[0])
             classes, y_encoded = self._classes_and_codes(y, incremental, classes)
             largest = largest_magnitude(X)  # one pass over X for both uses
             embedding = self._label_embedding(X, classes.shape[0], largest)
@@ -590,6 +621,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             precision = resolve_precision(self.precision, device)
             training_state, first_epoch, loss_curve = None, 0, []
         row_weights = self._row_weights(X, y, sample_weight, incremental)
+        n_rows = X.shape[0]  # before any rows are held out
         validation = None
         if not incremental and self._uses_early_stopping(X.shape[0]):
             X, y_encoded, row_weights, validation = self._split_validation(
@@ -602,7 +634,13 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             TrainingRows(X, device, scale=embedding.feature_scale),
             y_encoded,
             generator,
-            self._fit_config(precision, y_encoded.shape[0], stop_on_loss_plateau=not incremental),
+            self._fit_config(
+                precision,
+                n_samples=n_rows,
+                n_training_rows=y_encoded.shape[0],
+                n_layers=len(network.hidden_layer_sizes),
+                stop_on_loss_plateau=not incremental,
+            ),
             epochs,
             loss_curve=loss_curve,
             training_state=training_state,
@@ -640,16 +678,24 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
 
     def _uses_early_stopping(self, n_samples: int) -> bool:
         if self.early_stopping == "auto":
-            return n_samples > AUTO_EARLY_STOPPING_ROWS
+            return n_samples > LARGE_DATA_ROWS
         return bool(self.early_stopping)
 
     def _fit_config(
-        self, precision: str, n_samples: int, stop_on_loss_plateau: bool = False
+        self,
+        precision: str,
+        *,
+        n_samples: int,
+        n_training_rows: int,
+        n_layers: int,
+        stop_on_loss_plateau: bool = False,
     ) -> FitConfig:
+        """The torch-side settings, ``"auto"`` ones resolved for ``n_samples``
+        rows given to this call (``n_training_rows`` of them trained on)."""
         batch_size = auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
         learning_rate = self.learning_rate
         if learning_rate == "auto":
-            learning_rate = auto_learning_rate(min(batch_size, n_samples))
+            learning_rate = auto_learning_rate(min(batch_size, n_training_rows), n_layers)
         return FitConfig(
             learning_rate=learning_rate,
             learning_rate_schedule=self.learning_rate_schedule,
@@ -735,9 +781,10 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             "fit a new model instead.",
         )
 
-    def _check_same_architecture(self, hidden_layer_sizes: tuple[int, ...]) -> None:
+    def _check_same_architecture(self) -> None:
         network = self.network_
         changes = []
+        hidden_layer_sizes = self._resolved_hidden_layer_sizes(0, network.hidden_layer_sizes)
         if hidden_layer_sizes != network.hidden_layer_sizes:
             changes.append(
                 f"hidden_layer_sizes {network.hidden_layer_sizes} -> {hidden_layer_sizes}"
@@ -755,7 +802,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 "or fit a new estimator."
             )
 
-    def _validated_hidden_layer_sizes(self) -> tuple[int, ...]:
+    def _resolved_hidden_layer_sizes(
+        self, n_samples: int, continued: tuple[int, ...] | None = None
+    ) -> tuple[int, ...]:
+        """The network's sizes; ``"auto"`` keeps the ``continued`` network's."""
+        if isinstance(self.hidden_layer_sizes, str):  # "auto"; _fit_context checked it
+            return continued or auto_hidden_layer_sizes(n_samples)
         return check_hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _label_embedding(self, X, n_classes: int, largest: float) -> LabelEmbedding:

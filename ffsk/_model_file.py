@@ -559,7 +559,8 @@ def _state_from_file(metadata: dict, network: dict, arrays: dict, estimator) -> 
     )
     # The parameters must describe the network they come with.
     _require(
-        check_hidden_layer_sizes(estimator.hidden_layer_sizes) == sizes,
+        isinstance(estimator.hidden_layer_sizes, str)  # "auto" matches any network
+        or check_hidden_layer_sizes(estimator.hidden_layer_sizes) == sizes,
         f"parameter hidden_layer_sizes={estimator.hidden_layer_sizes!r} does not match "
         f"the network's {list(sizes)}.",
     )

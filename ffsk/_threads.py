@@ -87,10 +87,11 @@ def _others_busy(cpus: set[int]) -> float | None:
         if mark[2] is None:
             return None
         time.sleep(_PROBE_SECONDS)
-    now, own, busy = time.perf_counter(), _own_seconds(), _busy_seconds(cpus)
+    now = time.perf_counter()
     elapsed = now - mark[0]
     if elapsed < _MIN_INTERVAL and _LAST["others"] is not None:
-        return _LAST["others"]
+        return _LAST["others"]  # before reading any counter: tiny epochs stay cheap
+    own, busy = _own_seconds(), _busy_seconds(cpus)
     others = max(0.0, (busy - mark[2]) - (own - mark[1])) / max(elapsed, 1e-9)
     _LAST.update(mark=(now, own, busy), others=others)
     return others

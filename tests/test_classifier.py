@@ -253,18 +253,45 @@ def test_non_deterministic_tag_follows_the_device(monkeypatch):
     assert not ForwardForwardClassifier(device="cpu").__sklearn_tags__().non_deterministic
 
 
-def test_auto_batch_size_grows_from_50_to_500_rows_with_the_data():
-    from ffsk._classifier import auto_batch_size
+def test_auto_sizes_switch_from_small_to_large_data_beyond_10000_rows():
+    from ffsk._classifier import auto_batch_size, auto_hidden_layer_sizes
 
-    sizes = [auto_batch_size(n) for n in (10, 112, 1347, 7494, 60_000)]
-    assert sizes == [50, 50, 67, 374, 500]
+    rows = (10, 1347, 10_000, 10_001, 60_000)
+    assert [auto_batch_size(n) for n in rows] == [200, 200, 200, 500, 500]
+    assert [auto_hidden_layer_sizes(n) for n in rows] == [(200,)] * 3 + [(500, 500)] * 2
 
 
-def test_auto_learning_rate_is_001_up_to_100_rows_then_grows_with_the_batch():
+def test_auto_learning_rate_grows_with_the_batch_and_is_larger_for_one_layer():
     from ffsk._classifier import auto_learning_rate
 
-    rates = [auto_learning_rate(b) for b in (1, 50, 100, 300, 500)]
-    assert rates == pytest.approx([0.01, 0.01, 0.01, 0.05, 0.09])
+    deep = [auto_learning_rate(b, n_layers=2) for b in (1, 50, 100, 300, 500)]
+    assert deep == pytest.approx([0.01, 0.01, 0.01, 0.05, 0.09])
+    one = [auto_learning_rate(b, n_layers=1) for b in (20, 200, 400, 500, 1000)]
+    assert one == pytest.approx([0.01, 0.1, 0.2, 0.2, 0.2])
+
+
+def test_auto_network_is_one_layer_of_200_on_small_data_and_kept_by_continued_fits():
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(60, 4), np.arange(60) % 3
+    clf = ForwardForwardClassifier(epochs=2, random_state=0).fit(X, y)
+    assert clf.network_.hidden_layer_sizes == (200,)
+    # A continued fit with "auto" keeps the network, whatever the rows.
+    clf.set_params(warm_start=True).fit(np.tile(X, (2, 1)), np.tile(y, 2))
+    assert clf.network_.hidden_layer_sizes == (200,) and clf.n_iter_ == 4
+    explicit = ForwardForwardClassifier(hidden_layer_sizes=(7, 5), epochs=1).fit(X, y)
+    assert explicit.network_.hidden_layer_sizes == (7, 5)
+
+
+def test_auto_network_is_two_layers_of_500_beyond_10000_rows(monkeypatch):
+    """The switch reads the rows given to fit, before any are held out."""
+    import ffsk._classifier as classifier
+
+    monkeypatch.setattr(classifier, "LARGE_DATA_ROWS", 50)
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(60, 4), np.arange(60) % 3
+    clf = ForwardForwardClassifier(epochs=1, random_state=0).fit(X, y)
+    assert clf.network_.hidden_layer_sizes == (500, 500)
+    assert clf.validation_scores_ is not None  # early_stopping="auto" held rows out
 
 
 def test_auto_learning_rate_trains_exactly_as_the_rate_it_names():
@@ -276,7 +303,9 @@ def test_auto_learning_rate_trains_exactly_as_the_rate_it_names():
     X, y = rng.rand(120, 5), np.arange(120) % 3
     common = dict(hidden_layer_sizes=(8,), epochs=3, random_state=0, batch_size=300)
     auto = ForwardForwardClassifier(**common).fit(X, y)
-    explicit = ForwardForwardClassifier(**common, learning_rate=auto_learning_rate(120)).fit(X, y)
+    explicit = ForwardForwardClassifier(
+        **common, learning_rate=auto_learning_rate(120, n_layers=1)
+    ).fit(X, y)
     other = ForwardForwardClassifier(**common, learning_rate=0.01).fit(X, y)
     np.testing.assert_array_equal(auto.predict_proba(X), explicit.predict_proba(X))
     assert not np.array_equal(auto.predict_proba(X), other.predict_proba(X))

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ffsk._classifier import auto_hidden_layer_sizes
 from ffsk._cli import main
 from ffsk._datasets import load_digits_split, load_keras_npz
 
@@ -120,8 +121,11 @@ def test_help_is_plain_text_and_states_the_demo_cost(capsys):
     assert "``" not in top and "``" not in demo
     assert "Forward-Forward" in top and "demo" in top
     # What the default run costs: the estimator's defaults on the digits split.
-    assert "100 epochs" in demo and "(500, 500)" in demo
     X_train, X_test, _, _ = load_digits_split()
+    assert auto_hidden_layer_sizes(len(X_train)) == (200,)
+    assert auto_hidden_layer_sizes(60_000) == (500, 500)
+    assert "at most 100 epochs" in demo and "one layer of 200 units" in demo
+    assert "two layers of 500" in demo
     assert f"{len(X_train):,} training and {len(X_test)} test rows" in demo
     assert "--epochs N" in demo
 

@@ -7,7 +7,7 @@ import pytest
 
 from ffsk import ForwardForwardClassifier
 
-SMALL = dict(hidden_layer_sizes=(24, 16), epochs=4, random_state=0, device="cpu")
+SMALL = dict(hidden_layer_sizes=(24, 16), epochs=4, batch_size=50, random_state=0, device="cpu")
 # Every piece of state a continued fit must carry over: Adam moments (also the
 # read-out's), peer-normalisation means, the schedule and the generator.
 ALL_STATE = dict(

@@ -24,6 +24,7 @@ SMALL = dict(
     random_state=0,
     device="cpu",
     learning_rate_schedule="constant",
+    batch_size=50,
 )
 
 
@@ -127,7 +128,7 @@ def _interrupt_on_call(monkeypatch, owner, name, call_number):
         monkeypatch.setattr(owner, name, interrupting)
 
 
-STEPS_PER_EPOCH = 3  # 120 rows, batch_size="auto" gives 50
+STEPS_PER_EPOCH = 3  # 120 rows in batches of 50
 
 
 # Each point: where the interrupt lands, and for the Nth call there, how
