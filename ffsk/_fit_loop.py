@@ -128,6 +128,7 @@ def make_trainer(network: FFNetwork, config: FitConfig) -> LocalTrainer:
         skip_first_goodness=config.skip_first_goodness,
         peer_normalization=config.peer_normalization,
         readout_trainer=readout_trainer,
+        label_candidates=config.negative_candidates,
     )
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from ._losses import activity_grad_fn, peer_normalization_grad
-from ._negatives import HardNegatives, RandomNegatives
+from ._losses import activity_grad_fn, label_block_grad, peer_normalization_grad
+from ._negatives import HardNegatives, RandomNegatives, wrong_label_candidates
 from ._network import (
     FFNetwork,
     NetworkWeights,
@@ -85,6 +85,11 @@ class LocalTrainer:
     fuses the element-wise work of each layer's loss with ``torch.compile``.
     ``readout_trainer`` trains the network's softmax read-out (if any) in the
     same step, before any layer's update, sharing the first layer's product.
+
+    ``loss="softmax"`` trains each layer on every label of each row at once
+    (``negatives`` is then unused): ``label_candidates`` below the number of
+    wrong labels limits that to the true label and as many wrong ones, drawn
+    uniformly per row.
     """
 
     def __init__(
@@ -102,6 +107,7 @@ class LocalTrainer:
         skip_first_goodness: bool = False,
         peer_normalization: float = 0.0,
         readout_trainer: ReadoutTrainer | None = None,
+        label_candidates: int | None = None,
     ):
         self.network = network
         self.negatives = negatives
@@ -111,8 +117,12 @@ class LocalTrainer:
         self.product = Products(compute_dtype)
         self.learning_rate = learning_rate
         self._score_weights = goodness_layer_weights(len(network.layers), skip_first_goodness)
-        self._activity_grad = activity_grad_fn(loss, threshold, sharpness)
-        if compile:
+        self.sharpness = sharpness
+        self.softmax = loss == "softmax"
+        self.label_candidates = label_candidates
+        # The softmax loss trains on every label's activity block instead.
+        self._activity_grad = None if self.softmax else activity_grad_fn(loss, threshold, sharpness)
+        if compile and not self.softmax:
             self._activity_grad = torch.compile(self._activity_grad, dynamic=True)
         for layer in network.layers:
             for param in layer.parameters():
@@ -179,6 +189,94 @@ class LocalTrainer:
         torch.sum(grad_pre, dim=0, out=layer.bias.grad)
         self.optimizers[0].step()
         return loss, activity
+
+    def _trained_labels(
+        self, pos_labels: torch.Tensor, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """The labels each row is trained on by the softmax loss, and the
+        column of its true label: every label (``None``; the column is the
+        label itself) or, where ``negative_candidates`` is below the number
+        of wrong labels, the true label first and that many wrong ones drawn
+        uniformly (as hard negatives score them)."""
+        k, m = self.network.n_classes, self.label_candidates
+        if m is None or m >= k - 1:
+            return None, pos_labels
+        wrong = wrong_label_candidates(pos_labels, k, m, generator)
+        return torch.cat([pos_labels[:, None], wrong], dim=1), torch.zeros_like(pos_labels)
+
+    def _peer_grad(self, index: int, activity: torch.Tensor, target: torch.Tensor):
+        """Peer normalisation's gradient for the true labels' rows of an
+        ``(n, m, h)`` block (``(n, h)``), or None without it."""
+        if self.peer_normalization == 0:
+            return None
+        rows = torch.arange(activity.shape[0], device=activity.device)
+        return peer_normalization_grad(
+            activity[rows, target], self._running_means[index], self.peer_normalization
+        )
+
+    def _softmax_step(
+        self, features, label_values, pos_labels, generator, weights, live: NetworkWeights
+    ) -> torch.Tensor:
+        """One step of every layer under the softmax loss: each row goes
+        through each layer with every label it is trained on, one
+        ``(n, m, h)`` block per layer, and the layer's loss is the
+        cross-entropy of its goodness over those labels."""
+        first = self.network.input_layer
+        scaled, inv_length, base = first_layer_base(
+            features, label_values, live.feature_weight_t, self.product
+        )
+        label_coef = label_values * inv_length
+        if self.readout_trainer is not None:  # base / inv_length = features @ W_f^T
+            self.readout_trainer.step(
+                features, label_values, pos_labels, base / inv_length[:, None], weights, live
+            )
+        candidates, target = self._trained_labels(pos_labels, generator)
+        label_rows = live.label_rows if candidates is None else live.label_rows[candidates]
+        activity = first_layer_activity(
+            base[:, None, :], label_coef[:, None], label_rows, live.first_bias
+        )
+        n, m, width = activity.shape
+        loss, scale, length = label_block_grad(activity, target, self.sharpness, weights)
+        # The gradient block scale * activity is never built: every label of
+        # a row shares the row's features, so the feature weight needs only
+        # each row's sum over labels, and each label column a sum over rows.
+        row_grad = torch.bmm(scale[:, None, :], activity)[:, 0]
+        coef_scale = scale * label_coef[:, None]
+        if candidates is None:  # column c holds label c for every row
+            first.label_weight.grad.copy_(torch.einsum("nc,nch->hc", coef_scale, activity))
+        else:  # one-hot product rather than index_add: deterministic on CUDA too
+            torch.mm(
+                (activity * coef_scale[..., None]).view(n * m, width).T,
+                self._label_eye[candidates.reshape(-1)],
+                out=first.label_weight.grad,
+            )
+        peer = self._peer_grad(0, activity, target)
+        if peer is not None:  # the true labels' rows only
+            row_grad += peer
+            first.label_weight.grad.addmm_(
+                (peer * label_coef[:, None]).T, self._label_eye[pos_labels]
+            )
+        self.product(row_grad.T, scaled, out=first.feature_weight.grad)
+        torch.sum(row_grad, dim=0, out=first.bias.grad)
+        self.optimizers[0].step()
+        losses = [loss]
+        previous = activity.reshape(n * m, width)
+        for index, layer in enumerate(self.network.hidden_layers):
+            weight_t, bias = live.hidden[index]
+            normalised, previous = hidden_forward(
+                previous, weight_t, bias, self.product, length.view(-1)
+            )
+            block = previous.view(n, m, -1)
+            loss, scale, length = label_block_grad(block, target, self.sharpness, weights)
+            grad_pre = block * scale[..., None]
+            peer = self._peer_grad(index + 1, block, target)
+            if peer is not None:
+                grad_pre[torch.arange(n, device=block.device), target] += peer
+            self.product(grad_pre.view(n * m, -1).T, normalised, out=layer.weight.grad)
+            torch.sum(grad_pre, dim=(0, 1), out=layer.bias.grad)
+            self.optimizers[index + 1].step()
+            losses.append(loss)
+        return torch.stack(losses)
 
     def _step_hidden_layer(
         self, index, previous, weights, live: NetworkWeights
@@ -254,6 +352,10 @@ class LocalTrainer:
         ``(n_layers,)`` on the network's device (no host synchronisation).
         """
         live = self.product.weights(self.network.weights())
+        if self.softmax:
+            return self._softmax_step(
+                features, label_values, pos_labels, generator, row_weights, live
+            )
         loss, activity = self._step_input_layer(
             features, label_values, pos_labels, generator, row_weights, live
         )

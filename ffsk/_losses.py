@@ -55,7 +55,26 @@ def symba_loss(
     return _mean(F.softplus(-sharpness * (g_pos - g_neg)), weights)
 
 
+def softmax_loss(
+    g: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    sharpness: float,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The softmax loss: the cross-entropy of ``softmax(sharpness * g)`` over
+    each row's labels, ``g`` ``(n, m)`` the goodness of the row with each of
+    the ``m`` labels it is trained on and ``target`` ``(n,)`` the column of
+    its true label. Every wrong label is a negative at once, each pushed down
+    in proportion to how much the layer currently prefers it, and the loss is
+    the one that scoring by goodness predicts with."""
+    return _mean(F.cross_entropy(sharpness * g, target, reduction="none"), weights)
+
+
+#: Losses of a positive row's goodness against one negative row's.
 LOSSES = {"threshold": threshold_loss, "symba": symba_loss}
+#: Every loss the ``loss`` parameter accepts.
+LOSS_NAMES = frozenset({*LOSSES, "softmax"})
 
 
 def threshold_loss_grads(
@@ -119,6 +138,43 @@ def activity_grad_fn(loss: str, threshold: float, sharpness: float) -> ActivityG
         return value, activity * d_goodness[:, None]
 
     return activity_grad
+
+
+def softmax_loss_grads(
+    g: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    sharpness: float,
+    weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`softmax_loss` and its derivative with respect to ``g``:
+    ``sharpness * (softmax(sharpness * g) - onehot(target)) / n``."""
+    log_p = torch.log_softmax(sharpness * g, dim=1)
+    loss = _mean(-log_p.gather(1, target[:, None])[:, 0], weights)
+    grad = log_p.exp_()
+    grad.scatter_add_(1, target[:, None], torch.full_like(grad[:, :1], -1.0))
+    scale = sharpness / g.shape[0]
+    return loss, grad * (scale if weights is None else (weights * scale)[:, None])
+
+
+def label_block_grad(
+    activity: torch.Tensor,
+    target: torch.Tensor,
+    sharpness: float,
+    weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A layer's :func:`softmax_loss` from its activity ``(n, m, h)`` for
+    each row and label. Returns ``(loss, scale, length)``: the gradient with
+    respect to the pre-activation is ``scale[..., None] * activity``
+    (``scale = (2 / h) * dL/dg``; the caller contracts it without building
+    the block where it can), and ``length`` ``(n, m)`` is each activity's
+    norm (goodness is ``length**2 / h``; the next layer divides by it)."""
+    width = activity.shape[-1]
+    length = torch.linalg.vector_norm(activity, dim=-1)
+    loss, d_goodness = softmax_loss_grads(
+        length.square() / width, target, sharpness=sharpness, weights=weights
+    )
+    return loss, d_goodness * (2.0 / width), length
 
 
 #: Momentum of the running mean of each unit's activity (Hinton's code: 0.9).

@@ -150,6 +150,36 @@ def test_threshold_loss_learns(blobs):
     assert clf.score(X, y) > 0.9
 
 
+def test_softmax_loss_learns_and_beats_symba_on_digits_at_equal_epochs():
+    """loss="softmax" trains every layer on every label at once; on digits
+    (one layer of 200, 15 epochs, seeds 0 and 1) it was 0.9-1.3 points ahead of
+    SymBa with one hard negative per row."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    common = dict(hidden_layer_sizes=(200,), epochs=15, early_stopping=False, device="cpu")
+    for seed in (0, 1):
+        softmax = ForwardForwardClassifier(**common, loss="softmax", random_state=seed)
+        symba = ForwardForwardClassifier(**common, loss="symba", random_state=seed)
+        softmax_score = softmax.fit(X_train, y_train).score(X_test, y_test)
+        assert softmax_score > 0.95
+        assert softmax_score > symba.fit(X_train, y_train).score(X_test, y_test)
+
+
+def test_softmax_loss_with_candidates_peer_normalisation_and_weights_learns(blobs):
+    X, y = blobs
+    clf = ForwardForwardClassifier(
+        **FAST, loss="softmax", negative_candidates=1, peer_normalization=0.03
+    ).fit(X, y, sample_weight=np.linspace(0.5, 1.5, len(y)))
+    assert clf.score(X, y) > 0.9
+    again = ForwardForwardClassifier(
+        **FAST, loss="softmax", negative_candidates=1, peer_normalization=0.03
+    ).fit(X, y, sample_weight=np.linspace(0.5, 1.5, len(y)))
+    np.testing.assert_array_equal(clf.predict_proba(X), again.predict_proba(X))
+
+
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_nan_or_inf_in_X_is_refused(blobs, bad):

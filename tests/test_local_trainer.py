@@ -16,7 +16,7 @@ from _torch_helpers import (
 
 from ffsk._inference import LabelScorer
 from ffsk._label_embedding import LabelEmbedding
-from ffsk._losses import LOSSES
+from ffsk._losses import LOSSES, softmax_loss
 from ffsk._negatives import HardNegatives
 from ffsk._network import goodness
 from ffsk._readout_trainer import ReadoutTrainer
@@ -74,6 +74,57 @@ def test_closed_form_gradients_equal_autograd_of_each_local_loss(loss):
         ):
             torch.testing.assert_close(mine.grad, param.grad, rtol=1e-4, atol=1e-6, msg=name)
     assert all(x is None or not x.requires_grad for x in inputs)
+
+
+@pytest.mark.parametrize("candidates", [None, 1])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_softmax_loss_gradients_equal_autograd_over_every_trained_label(candidates, weighted):
+    """Under loss="softmax" each layer's gradient is that of the
+    cross-entropy of its goodness over the labels each row is trained on
+    (every label, or the true one and ``candidates`` wrong ones), with the
+    layer's input a constant, and the true label is always among them."""
+    features, values, pos, _ = make_batch(n=12)
+    network = make_network()
+    reference = copy.deepcopy(network).requires_grad_(True)
+    trainer = make_trainer(network, "softmax", label_candidates=candidates)
+    trainer.optimizers = [_NoStep() for _ in trainer.optimizers]  # keep weights fixed
+    drawn = {}
+    original = trainer._trained_labels
+
+    def recording(labels, generator):
+        drawn["labels"], drawn["target"] = original(labels, generator)
+        return drawn["labels"], drawn["target"]
+
+    trainer._trained_labels = recording
+    weights = torch.rand(12, generator=torch.Generator().manual_seed(1)) if weighted else None
+    losses = trainer.step(features, values, pos, torch.Generator().manual_seed(0), weights)
+
+    n, k = len(pos), 3
+    if candidates is None:
+        assert drawn["labels"] is None and torch.equal(drawn["target"], pos)
+        labels, target = torch.arange(k).repeat(n, 1), pos
+    else:
+        labels, target = drawn["labels"], drawn["target"]
+        assert labels.shape == (n, candidates + 1) and torch.equal(labels[:, 0], pos)
+        assert torch.all(labels[:, 1:] != pos[:, None]) and torch.all(target == 0)
+    m = labels.shape[1]
+    embedded = torch.cat([features.repeat_interleave(m, 0), torch.zeros(n * m, k)], dim=1)
+    embedded[torch.arange(n * m), 6 + labels.reshape(-1)] = 1.5
+    first = reference.input_layer
+    weight = torch.cat([first.feature_weight, first.label_weight], dim=1)
+    normalised = embedded / (embedded.norm(dim=1, keepdim=True) + 1e-6)
+    activity = torch.relu(normalised @ weight.T + first.bias)
+    for index, layer in enumerate(reference.layers):
+        if index > 0:
+            activity = layer(activity.detach())
+        g = goodness(activity).view(n, m)
+        local = softmax_loss(g, target, sharpness=4.0, weights=weights)
+        local.backward()
+        assert local.item() == pytest.approx(losses[index].item(), rel=1e-5)
+        for (name, param), mine in zip(
+            layer.named_parameters(), network.layers[index].parameters(), strict=True
+        ):
+            torch.testing.assert_close(mine.grad, param.grad, rtol=1e-4, atol=1e-6, msg=name)
 
 
 def test_training_step_reduces_the_local_losses():

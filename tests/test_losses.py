@@ -9,7 +9,10 @@ from ffsk._losses import (
     LOSS_GRADS,
     LOSSES,
     activity_grad_fn,
+    label_block_grad,
     peer_normalization_grad,
+    softmax_loss,
+    softmax_loss_grads,
     symba_loss,
     threshold_loss,
 )
@@ -68,3 +71,37 @@ def test_peer_normalization_gradient_matches_autograd():
     got = peer_normalization_grad(torch.relu(pre).detach(), running, 0.03)
     torch.testing.assert_close(running, expected_running.detach())
     torch.testing.assert_close(got, pre.grad)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_softmax_loss_gradient_equals_autograd(weighted):
+    torch.manual_seed(0)
+    g = torch.rand(7, 4, requires_grad=True)
+    target = torch.tensor([0, 3, 1, 2, 2, 0, 1])
+    weights = torch.rand(7) if weighted else None
+    value, d_g = softmax_loss_grads(g.detach(), target, sharpness=3.0, weights=weights)
+    reference = softmax_loss(g, target, sharpness=3.0, weights=weights)
+    reference.backward()
+    torch.testing.assert_close(value, reference.detach())
+    torch.testing.assert_close(d_g, g.grad)
+
+
+def test_softmax_loss_is_the_cross_entropy_of_scaled_goodness():
+    g = torch.tensor([[1.0, 0.5, 0.0]])
+    logits = [2.0 * v for v in (1.0, 0.5, 0.0)]
+    expected = -math.log(math.exp(logits[1]) / sum(math.exp(v) for v in logits))
+    got = softmax_loss(g, torch.tensor([1]), sharpness=2.0)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_label_block_gradient_is_the_gradient_through_relu_and_goodness():
+    torch.manual_seed(0)
+    pre = torch.randn(4, 3, 5, requires_grad=True)  # 4 rows, 3 labels each
+    target = torch.tensor([2, 0, 1, 1])
+    activity = torch.relu(pre)
+    reference = softmax_loss(activity.square().mean(dim=-1), target, sharpness=2.0)
+    reference.backward()
+    value, scale, length = label_block_grad(activity.detach(), target, 2.0)
+    torch.testing.assert_close(value, reference.detach())
+    torch.testing.assert_close(scale[..., None] * activity.detach(), pre.grad)
+    torch.testing.assert_close(length, activity.detach().norm(dim=-1))
