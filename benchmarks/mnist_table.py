@@ -46,10 +46,14 @@ def table(results: Path) -> str:
     for preset in sorted(records, key=lambda p: ORDER.index(p) if p in ORDER else 99):
         runs = records[preset]
         params = runs[0]["params"]
+        loss = params.get("loss", "symba")
+        negatives = (
+            "every label" if loss == "softmax" else f"{params.get('negatives', 'hard')} negatives"
+        )
         recipe = (
             f"{'x'.join(map(str, params['hidden_layer_sizes']))}, "
             f"{params.get('epochs')} epochs, batch {params.get('batch_size', 'auto')}, "
-            f"{params.get('loss', 'symba')} loss, {params.get('negatives', 'hard')} negatives, "
+            f"{loss} loss, {negatives}, "
             f"{params.get('learning_rate_schedule', 'linear_decay').replace('_', ' ')} rate "
             f"{params.get('learning_rate', 0.01)}"
         )

@@ -4,8 +4,8 @@ MNIST: where to find the benchmark
 
 The MNIST benchmark needs the Keras-format ``mnist.npz`` (not shipped with
 ffsk) and minutes of training, so it is not run here. It lives in
-``benchmarks/mnist.py``, with three presets (``reference``, ``fast``, ``best``)
-and a validation mode for choosing hyper-parameters::
+``benchmarks/mnist.py``, with its presets (``reference``, ``sprint``, ``fast``,
+``best``, ``hinton``) and a validation mode for choosing hyper-parameters::
 
     python benchmarks/mnist.py --data PATH/mnist.npz --preset fast --seed 0
     bash benchmarks/run_mnist_presets.sh PATH/mnist.npz   # every preset, seeds 0-2

@@ -239,7 +239,8 @@ X = centers[y] + 0.4 * rng.randn(len(y), 4)
 outcomes, failures = [], []
 for trial in range(30):
     clf = ForwardForwardClassifier(
-        hidden_layer_sizes=(32, 16), epochs=8, early_stopping=True, n_iter_no_change=50
+        hidden_layer_sizes=(32, 16), epochs=12, batch_size=50, early_stopping=True,
+        n_iter_no_change=50,
     )
     outcome = None
     timer = threading.Timer(rng.uniform(0.0, 0.4), os.kill, (os.getpid(), signal.SIGINT))
