@@ -148,18 +148,29 @@ class LocalTrainer:
             )
         return loss, grad_pre
 
-    def _step_input_layer(
-        self, features, label_values, pos_labels, generator, weights, live: NetworkWeights
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        layer = self.network.input_layer
+    def _first_layer_start(
+        self, features, label_values, pos_labels, weights, live: NetworkWeights
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What every first-layer step starts with: the normalised rows (in
+        the product dtype), each row's label coefficient ``label_value / |v|``
+        and the shared feature product; the read-out, if any, trains on that
+        product here, before any layer's update."""
         scaled, inv_length, base = first_layer_base(
             features, label_values, live.feature_weight_t, self.product
         )
-        label_coef = label_values * inv_length
         if self.readout_trainer is not None:  # base / inv_length = features @ W_f^T
             self.readout_trainer.step(
                 features, label_values, pos_labels, base / inv_length[:, None], weights, live
             )
+        return scaled, label_values * inv_length, base
+
+    def _step_input_layer(
+        self, features, label_values, pos_labels, generator, weights, live: NetworkWeights
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        layer = self.network.input_layer
+        scaled, label_coef, base = self._first_layer_start(
+            features, label_values, pos_labels, weights, live
+        )
 
         def scores(candidates: torch.Tensor | None = None) -> torch.Tensor:
             return blockwise_summed_goodness(
@@ -222,14 +233,9 @@ class LocalTrainer:
         ``(n, m, h)`` block per layer, and the layer's loss is the
         cross-entropy of its goodness over those labels."""
         first = self.network.input_layer
-        scaled, inv_length, base = first_layer_base(
-            features, label_values, live.feature_weight_t, self.product
+        scaled, label_coef, base = self._first_layer_start(
+            features, label_values, pos_labels, weights, live
         )
-        label_coef = label_values * inv_length
-        if self.readout_trainer is not None:  # base / inv_length = features @ W_f^T
-            self.readout_trainer.step(
-                features, label_values, pos_labels, base / inv_length[:, None], weights, live
-            )
         candidates, target = self._trained_labels(pos_labels, generator)
         label_rows = live.label_rows if candidates is None else live.label_rows[candidates]
         activity = first_layer_activity(
