@@ -405,11 +405,17 @@ class FFNetwork(nn.Module):
         return [self.input_layer, *self.hidden_layers]
 
     def weights(self) -> NetworkWeights:
-        """The live weights in the layout the forward-pass functions read."""
+        """The weights in the layout the forward-pass functions read: views
+        of the live parameters, but ``label_rows`` is a copy (small, taken
+        once per training step or prediction)."""
         first = self.input_layer
         return NetworkWeights(
             first.feature_weight.T,
-            first.label_weight.T,
+            # A row-major (k, h) copy, not the transposed view: the
+            # (rows, labels, units) blocks broadcast from it are then
+            # row-major too, where the view made them strided and every
+            # pass over them (and the reshape after) several times slower.
+            first.label_weight.T.contiguous(),
             first.bias,
             [(layer.weight.T, layer.bias) for layer in self.hidden_layers],
             [layer.bias.shape[0] for layer in self.layers],

@@ -6,7 +6,14 @@ import torch
 from _torch_helpers import make_network, naive_forward, naive_neutral_activities
 
 from ffsk._label_embedding import LabelEmbedding
-from ffsk._network import Products, goodness, hidden_forward, normalise_rows, readout_inputs
+from ffsk._network import (
+    Products,
+    first_layer_activity,
+    goodness,
+    hidden_forward,
+    normalise_rows,
+    readout_inputs,
+)
 
 
 def test_normalise_rows_gives_unit_length_and_keeps_zero_rows():
@@ -119,3 +126,18 @@ def test_readout_inputs_skip_the_first_of_several_layers_and_keep_a_single_one()
     assert readout_inputs(several[:1]).shape == (4, 8)
     norms = readout_inputs(several)[:, :5].norm(dim=1)
     torch.testing.assert_close(norms, torch.ones(4))
+
+
+def test_every_label_block_is_row_major():
+    """The (rows, labels, units) block scoring and the softmax loss build
+    from the network's label rows is contiguous, so no pass over it strides
+    and reshaping it copies nothing."""
+    network = make_network(n_features=6, n_classes=3, sizes=(8,))
+    weights = network.weights()
+    assert weights.label_rows.shape == (3, 8) and weights.label_rows.is_contiguous()
+    base, coef = torch.randn(5, 8), torch.rand(5)
+    block = first_layer_activity(
+        base[:, None, :], coef[:, None], weights.label_rows, weights.first_bias
+    )
+    assert block.shape == (5, 3, 8) and block.is_contiguous()
+    torch.testing.assert_close(weights.label_rows, network.input_layer.label_weight.T)
