@@ -29,7 +29,7 @@ from ._continuation import restore_generator
 from ._devices import may_use_cuda, resolve_device, resolve_precision
 from ._fit_loop import FitConfig, TrainingDivergedError, fit_epochs
 from ._fitted_state import set_fitted_state
-from ._inference import predict_scores
+from ._inference import BLOCK_ROWS, predict_scores
 from ._input_validation import (
     check_float32_range,
     check_hidden_layer_sizes,
@@ -54,7 +54,7 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
-from ._threads import ThreadChooser, restored_torch_threads, set_threads
+from ._threads import ThreadChooser, products_work, restored_torch_threads, set_threads
 
 __all__ = [
     "ForwardForwardClassifier",
@@ -271,8 +271,11 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         cores that other processes leave idle, up to the number torch would
         use anyway (``OMP_NUM_THREADS``, ``torch.set_num_threads``, joblib's
         worker limits): Forward-Forward's small products slow down badly when
-        their threads share a core with other work. An int uses that many.
-        Your torch setting is restored after every call.
+        their threads share a core with other work. Work too small to share
+        (under 2**21 multiply-adds per step or prediction block, e.g. a
+        one-layer fit on a table of a few dozen features) runs on one
+        thread. An int uses that many. Your torch setting is restored after
+        every call.
 
     compile : bool, default=False
         Fuse the element-wise work of each layer's local loss with
@@ -917,7 +920,13 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         check_float32_range(X, self.label_embedding_.feature_scale)
         with restored_torch_threads() as limit:
             if self.device_.type == "cpu":
-                set_threads(ThreadChooser(self.n_threads, limit).choose())
+                work = products_work(
+                    min(X.shape[0], BLOCK_ROWS),
+                    self.network_.n_features,
+                    self.network_.hidden_layer_sizes,
+                    copies=self.network_.n_classes,
+                )
+                set_threads(ThreadChooser(self.n_threads, limit, work).choose())
             return predict_scores(
                 self.network_,
                 self.label_embedding_,

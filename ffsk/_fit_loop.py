@@ -41,7 +41,7 @@ from ._readout_trainer import ReadoutTrainer
 from ._reporting import print_epoch, progress_bar
 from ._rows import TrainingRows
 from ._snapshots import EpochCheckpoint
-from ._threads import ThreadChooser, set_threads
+from ._threads import ThreadChooser, products_work, set_threads
 
 
 class TrainingDivergedError(ArithmeticError):
@@ -210,7 +210,11 @@ def fit_epochs(
     batch_size = min(config.batch_size, n_samples)
     first_epoch_number = len(loss_curve)
     last_epoch_number = first_epoch_number + len(epochs)
-    threads = ThreadChooser(config.n_threads, torch.get_num_threads())
+    threads = ThreadChooser(
+        config.n_threads,
+        torch.get_num_threads(),
+        products_work(batch_size, network.n_features, network.hidden_layer_sizes, copies=2),
+    )
     checkpoint = None  # the state after the last committed epoch, when another follows
     live_is_committed = True  # whether the network holds the last committed epoch
     interrupted = stopped_early = False

@@ -11,6 +11,13 @@ The idle cores are measured from the kernel's CPU counters over the last
 epoch (Linux) or read from the load average (elsewhere on Unix), and decided
 again before every epoch. The user's torch setting is restored after every
 call.
+
+Work too small to share is done on one thread whatever the load: a second
+thread makes such steps at most about 15 % faster on a quiet machine, and
+twice as slow when a core is taken, including by this process's own idle
+BLAS threads, which spin for a moment after numpy's products (a tiny table
+fitted right after an ``MLPClassifier`` ran 2x slower on 2 threads than on
+one; docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 
@@ -97,13 +104,30 @@ def _others_busy(cpus: set[int]) -> float | None:
     return others
 
 
+#: Below this many multiply-adds in one step's (or one predict block's)
+#: matrix products, ``"auto"`` uses one thread.
+SMALL_WORK = 2**21
+
+
+def products_work(rows: int, n_features: int, sizes: Sequence[int], copies: int) -> int:
+    """Multiply-adds of the matrix products of ``rows`` rows through a network
+    with hidden ``sizes``: the first layer once per row, the deeper layers
+    once per row and copy (positive and negative rows in training, every
+    label in prediction)."""
+    deeper = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    return rows * (n_features * sizes[0] + copies * deeper)
+
+
 class ThreadChooser:
     """Chooses torch's thread count for each epoch (``n_threads`` an int: that
-    many, always; ``"auto"``: the cores other processes leave idle)."""
+    many, always; ``"auto"``: the cores other processes leave idle, or one
+    when ``work``, the multiply-adds of one step, is below
+    :data:`SMALL_WORK`)."""
 
-    def __init__(self, n_threads: int | str, limit: int):
+    def __init__(self, n_threads: int | str, limit: int, work: int | None = None):
         self.n_threads = n_threads
         self.limit = max(1, limit)
+        self.small = work is not None and work < SMALL_WORK
         try:
             self.cpus = set(os.sched_getaffinity(0))
         except AttributeError:  # not Linux
@@ -114,6 +138,8 @@ class ThreadChooser:
         epoch (the measurement covers what ran since the last call)."""
         if self.n_threads != "auto":
             return int(self.n_threads)
+        if self.small:
+            return 1
         others = _others_busy(self.cpus)
         if others is None:
             others = self._load_average_of_others()

@@ -124,3 +124,48 @@ def test_a_second_call_soon_after_reuses_the_last_measurement(monkeypatch):
     first = calls["n"]
     chooser.choose()  # within 50 ms: no read of the counters, no new probe
     assert calls["n"] == first
+
+
+def test_work_too_small_to_share_runs_on_one_thread_whatever_the_load(monkeypatch):
+    _fake_clock(monkeypatch, 0.0)  # a quiet machine: "auto" alone would take both cores
+    small = ThreadChooser("auto", limit=2, work=threads_module.SMALL_WORK - 1)
+    small.cpus = {0, 1}
+    assert small.choose() == 1
+    large = ThreadChooser("auto", limit=2, work=threads_module.SMALL_WORK)
+    large.cpus = {0, 1}
+    assert large.choose() == 2
+    # a number the user gave is obeyed, however small the work
+    assert ThreadChooser(2, limit=2, work=1).choose() == 2
+
+
+def test_products_work_counts_the_first_layer_once_and_deeper_layers_per_copy():
+    # 10 rows: 10 * 5 * 4 for the first layer, then 3 copies of 10 rows through 4x6 and 6x2
+    assert threads_module.products_work(10, 5, (4, 6, 2), copies=3) == 10 * (
+        5 * 4 + 3 * (4 * 6 + 6 * 2)
+    )
+    assert threads_module.products_work(7, 3, (9,), copies=2) == 7 * 3 * 9
+
+
+def test_a_tiny_fit_and_its_predict_run_on_one_thread(monkeypatch):
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    monkeypatch.setattr(threads_module, "_others_busy", lambda cpus: 0.0)  # a quiet machine
+    seen = set()
+    original = threads_module.set_threads
+
+    def recording(count):
+        seen.add(count)
+        original(count)
+
+    import ffsk._classifier
+    import ffsk._fit_loop
+
+    monkeypatch.setattr(ffsk._fit_loop, "set_threads", recording)
+    monkeypatch.setattr(ffsk._classifier, "set_threads", recording)
+    with restored_torch_threads():
+        torch.set_num_threads(2)
+        clf = ForwardForwardClassifier(epochs=3, random_state=0).fit(X, y)
+        clf.predict(X)
+    assert seen == {1}
