@@ -185,11 +185,10 @@ class LocalTrainer:
             base, label_coef, live.label_rows[labels].view(2, n, width), live.first_bias
         ).view(2 * n, width)
         loss, grad_pre = self._local_grad(0, activity, weights)
-        # The positive and negative rows' gradients are summed straight into
-        # the product dtype (one pass); ``scaled`` is in it already.
-        row_grad = torch.add(
-            grad_pre[:n], grad_pre[n:], out=torch.empty_like(base, dtype=scaled.dtype)
-        )
+        # The positive and negative rows' gradients summed, in the product
+        # dtype, which ``scaled`` is in already (added in float32, then cast:
+        # see normalise_rows).
+        row_grad = torch.add(grad_pre[:n], grad_pre[n:]).to(scaled.dtype)
         self.product(row_grad.T, scaled, out=layer.feature_weight.grad)
         # One-hot product rather than index_add: deterministic on CUDA too.
         torch.mm(

@@ -46,7 +46,9 @@ def normalise_rows(
     length = (length + NORM_EPS)[..., None]
     if dtype is None or dtype == x.dtype:
         return x / length
-    return torch.div(x, length, out=torch.empty_like(x, dtype=dtype))
+    # Divided in float32, then cast: element-wise ops that mix dtypes (an
+    # ``out=`` in another dtype included) leave torch's vectorised kernels.
+    return torch.div(x, length).to(dtype)
 
 
 def goodness(activity: torch.Tensor) -> torch.Tensor:
@@ -66,8 +68,8 @@ class Products:
     they use more than once only once: :meth:`operand` gives a tensor in the
     product dtype (no copy when it already is), :meth:`weights` casts a
     network's weight matrices once per training step, and
-    :func:`normalise_rows` writes normalised inputs straight in the product
-    dtype. Products of operands already in that dtype cast nothing.
+    :func:`normalise_rows` casts normalised inputs to the product dtype as it
+    returns them. Products of operands already in that dtype cast nothing.
     """
 
     def __init__(self, dtype: torch.dtype | None = None):
@@ -97,11 +99,12 @@ class Products:
         return result.float() if out is None else out.copy_(result)
 
     def affine(self, a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """``a @ b + bias`` as float32; in bfloat16, the bias is added as the
-        product is widened to float32, in one pass."""
+        """``a @ b + bias`` as float32."""
         if self.dtype is None:
             return torch.mm(a, b).add_(bias)
-        return torch.add(torch.mm(self.operand(a), self.operand(b)), bias)
+        # Widened first, then the bias added in place: a bfloat16 + float32
+        # add is a mixed-dtype op, which ran at a fraction of the speed.
+        return torch.mm(self.operand(a), self.operand(b)).float().add_(bias)
 
 
 #: Float32 products, for inspection paths that are not hot.
@@ -137,10 +140,8 @@ def first_layer_base(
     inv_length = input_inv_length(features, label_values, label_slots=label_slots)
     if product.dtype is None:
         scaled = features * inv_length[:, None]
-    else:  # written straight in the product dtype: one pass, no float32 copy
-        scaled = torch.mul(
-            features, inv_length[:, None], out=torch.empty_like(features, dtype=product.dtype)
-        )
+    else:  # scaled in float32, then cast (see normalise_rows)
+        scaled = torch.mul(features, inv_length[:, None]).to(product.dtype)
     return scaled, inv_length, product(scaled, feature_weight_t)
 
 
