@@ -62,6 +62,7 @@ __all__ = [
     "auto_batch_size",
     "auto_hidden_layer_sizes",
     "auto_learning_rate",
+    "auto_sharpness",
 ]
 
 #: Input accepted by fit and predict: array-likes, pandas frames and scipy
@@ -98,6 +99,12 @@ def auto_learning_rate(batch_size: int, n_layers: int = 2) -> float:
     if n_layers == 1:
         return min(0.2, batch_size / 2000)
     return max(0.01, 0.0002 * batch_size - 0.01)
+
+
+def auto_sharpness(loss: str) -> float:
+    """The scale of goodness ``sharpness="auto"`` picks for ``loss``: 1 for the
+    threshold loss (the reference example's), 10 for SymBa and softmax."""
+    return 1.0 if loss == "threshold" else 10.0
 
 
 class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
@@ -217,10 +224,15 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         layers, and ``decision_function`` returns the classifier's logits.
 
     peer_normalization : float, default=0.0
-        Strength of Hinton's peer normalisation: each layer's loss gets
-        ``peer_normalization * sum_j (m_j - mean(m))**2``, where ``m_j`` is a
-        running mean (momentum 0.9) of unit ``j``'s activity on positive rows,
-        so that no unit dies or dominates. Hinton's code uses 0.03. 0 turns it
+        Strength of Hinton's peer normalisation, which keeps every unit about
+        as active as its peers so that none dies or dominates: the gradient
+        of each positive row's pre-activation gets ``peer_normalization *
+        (sharpness / h) * (m_j - mean(m))`` for unit ``j`` of ``h``, where
+        ``m_j`` is a running mean (momentum 0.9) of the unit's activity on
+        positive rows. The ``sharpness / h`` factor keeps the balance of
+        Hinton's code (goodness a sum of squares) with the losses here
+        (goodness a mean of squares, scaled by ``sharpness``), so Hinton's
+        0.03 means the same at every width, loss and sharpness. 0 turns it
         off. It is not included in ``loss_curve_``.
 
     goodness_layers : {"all", "skip_first"}, default="all"
@@ -231,7 +243,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     loss : {"symba", "threshold", "softmax"}, default="symba"
         Local loss of every layer, with ``g_pos``/``g_neg`` the goodness of a
         row with its true/wrong label. ``"threshold"`` (Hinton, 2022):
-        ``softplus(threshold - g_pos) + softplus(g_neg - threshold)``.
+        ``softplus(sharpness * (threshold - g_pos)) + softplus(sharpness *
+        (g_neg - threshold))``.
         ``"symba"`` (Lee & Song, 2023): ``softplus(-sharpness * (g_pos - g_neg))``,
         which learns from the first epoch where the threshold loss first spends
         epochs pushing all goodness towards the threshold. ``"softmax"``: the
@@ -242,12 +255,15 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         every label of every row, which costs more per epoch than one negative
         but learned MNIST far faster per second (user guide).
 
-    sharpness : float, default=10.0
-        Sharpness of ``loss="symba"`` and ``loss="softmax"`` (the SymBa
-        paper's ``alpha``; named otherwise here because ``alpha`` is the L2
-        penalty in scikit-learn's ``MLPClassifier`` and ``SGDClassifier``,
-        which is ``weight_decay`` here). Must be > 0. Ignored by
-        ``loss="threshold"``.
+    sharpness : float or "auto", default="auto"
+        The scale of goodness inside each loss (the SymBa paper's ``alpha``;
+        named otherwise here because ``alpha`` is the L2 penalty in
+        scikit-learn's ``MLPClassifier`` and ``SGDClassifier``, which is
+        ``weight_decay`` here). Must be > 0. ``"auto"``: 10 for
+        ``loss="symba"`` and ``loss="softmax"``, 1 for ``loss="threshold"``
+        (the reference example's loss). Hinton's own threshold loss,
+        ``sigmoid(sum of squares - h)`` over ``h`` units, is
+        ``threshold=1.0, sharpness=h``.
 
     device : str or torch.device, default="auto"
         Where to train and predict. ``"auto"`` uses CUDA when available and the
@@ -416,7 +432,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         "negatives": [StrOptions({"random", "hard"})],
         "negative_candidates": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions(set(LOSS_NAMES))],
-        "sharpness": [Interval(Real, 0, None, closed="neither")],
+        "sharpness": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "compile": ["boolean"],
@@ -452,7 +468,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         readout: str = "goodness",
         peer_normalization: float = 0.0,
         loss: str = "symba",
-        sharpness: float = 10.0,
+        sharpness: float | str = "auto",
         device: str | torch.device = "auto",
         precision: str = "auto",
         compile: bool = False,
@@ -713,7 +729,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             schedule_epochs=self.epochs,
             loss=self.loss,
             threshold=self.threshold,
-            sharpness=self.sharpness,
+            sharpness=auto_sharpness(self.loss) if self.sharpness == "auto" else self.sharpness,
             weight_decay=self.weight_decay,
             negatives=self.negatives,
             skip_first_goodness=self.goodness_layers == "skip_first",

@@ -144,7 +144,10 @@ class LocalTrainer:
         if self.peer_normalization > 0:
             n_pos = activity.shape[0] // 2
             grad_pre[:n_pos] += peer_normalization_grad(
-                activity[:n_pos], self._running_means[index], self.peer_normalization
+                activity[:n_pos],
+                self._running_means[index],
+                self.peer_normalization,
+                self.sharpness,
             )
         return loss, grad_pre
 
@@ -221,7 +224,10 @@ class LocalTrainer:
             return None
         rows = torch.arange(activity.shape[0], device=activity.device)
         return peer_normalization_grad(
-            activity[rows, target], self._running_means[index], self.peer_normalization
+            activity[rows, target],
+            self._running_means[index],
+            self.peer_normalization,
+            self.sharpness,
         )
 
     def _softmax_step(

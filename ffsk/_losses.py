@@ -31,11 +31,15 @@ def threshold_loss(
     weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Hinton's loss: push positive goodness above and negative goodness below
-    ``threshold``; ``softplus(threshold - g_pos) + softplus(g_neg - threshold)``
-    averaged over rows (each row's loss times its weight in ``weights``, if
-    given). ``sharpness`` is unused (kept for a common signature)."""
-    del sharpness
-    return _mean(F.softplus(threshold - g_pos) + F.softplus(g_neg - threshold), weights)
+    ``threshold``; ``softplus(sharpness * (threshold - g_pos)) +
+    softplus(sharpness * (g_neg - threshold))`` averaged over rows (each row's
+    loss times its weight in ``weights``, if given). With goodness the mean
+    of squares of ``h`` units, Hinton's ``sigmoid(sum of squares - h)`` is
+    ``threshold=1, sharpness=h``; the reference example's is ``sharpness=1``."""
+    return _mean(
+        F.softplus(sharpness * (threshold - g_pos)) + F.softplus(sharpness * (g_neg - threshold)),
+        weights,
+    )
 
 
 def symba_loss(
@@ -89,8 +93,12 @@ def threshold_loss_grads(
     and ``g_neg``."""
     n = g_pos.shape[0]
     loss = threshold_loss(g_pos, g_neg, threshold=threshold, sharpness=sharpness, weights=weights)
-    scale = 1.0 / n if weights is None else weights / n
-    return loss, torch.sigmoid(threshold - g_pos) * -scale, torch.sigmoid(g_neg - threshold) * scale
+    scale = sharpness / n if weights is None else weights * (sharpness / n)
+    return (
+        loss,
+        torch.sigmoid(sharpness * (threshold - g_pos)) * -scale,
+        torch.sigmoid(sharpness * (g_neg - threshold)) * scale,
+    )
 
 
 def symba_loss_grads(
@@ -182,18 +190,29 @@ PEER_MOMENTUM = 0.9
 
 
 def peer_normalization_grad(
-    pos_activity: torch.Tensor, running_mean: torch.Tensor, strength: float
+    pos_activity: torch.Tensor, running_mean: torch.Tensor, strength: float, sharpness: float
 ) -> torch.Tensor:
     """Peer normalisation (Hinton, 2022): keep every unit about as active as its
     peers, so that none dies or dominates.
 
     Updates ``running_mean`` (per unit, over positive rows) in place to
-    ``m * running + (1 - m) * batch_mean`` and returns the gradient, with
-    respect to the positive rows' pre-activations, of
-    ``strength * sum_j (running_j - mean(running))**2`` (zero where the ReLU is
-    off; the deviations sum to zero, so the mean term adds nothing).
+    ``m * running + (1 - m) * batch_mean`` and returns the term added to the
+    gradient of the positive rows' pre-activations: ``strength * (sharpness /
+    h) * (running_j - mean(running))`` for unit ``j`` of ``h`` where its ReLU
+    is on, averaged over the rows like the loss.
+
+    Hinton's code adds ``strength * (running_j - mean(running))`` to a
+    gradient whose loss term for unit ``j`` is ``sigmoid'(.) * 2 a_j``
+    (goodness a sum of squares, logit scale 1). Here goodness is a mean of
+    squares seen through ``sharpness``, so every loss's term is ``sharpness *
+    sigmoid'(.) * 2 a_j / h``; scaling the peer term by ``sharpness / h``
+    keeps Hinton's balance between the two, so his 0.03 means the same
+    whatever the loss, sharpness and width. (It is the gradient of
+    ``strength * sharpness / (2 (1 - m) h) * sum_j (running_j -
+    mean(running))**2``.)
     """
     running_mean.mul_(PEER_MOMENTUM).add_(pos_activity.mean(dim=0), alpha=1 - PEER_MOMENTUM)
     deviation = running_mean - running_mean.mean()
-    scale = 2.0 * strength * (1 - PEER_MOMENTUM) / pos_activity.shape[0]
+    n, h = pos_activity.shape
+    scale = strength * sharpness / (h * n)
     return (pos_activity > 0) * (scale * deviation)

@@ -24,7 +24,14 @@ def test_losses_match_hand_computed_values():
     expected = (
         (softplus(1.5 - 2.0) + softplus(1.0 - 1.5)) + (softplus(1.5 - 0.5) + softplus(3.0 - 1.5))
     ) / 2
-    got = threshold_loss(g_pos, g_neg, threshold=1.5, sharpness=0.0)
+    got = threshold_loss(g_pos, g_neg, threshold=1.5, sharpness=1.0)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+    # sharpness scales the distance to the threshold inside the softplus
+    expected = (
+        (softplus(3 * (1.5 - 2.0)) + softplus(3 * (1.0 - 1.5)))
+        + (softplus(3 * (1.5 - 0.5)) + softplus(3 * (3.0 - 1.5)))
+    ) / 2
+    got = threshold_loss(g_pos, g_neg, threshold=1.5, sharpness=3.0)
     assert got.item() == pytest.approx(expected, rel=1e-6)
     expected = (softplus(-4 * (2.0 - 1.0)) + softplus(-4 * (0.5 - 3.0))) / 2
     assert symba_loss(g_pos, g_neg, threshold=0.0, sharpness=4.0).item() == pytest.approx(
@@ -61,16 +68,39 @@ def test_activity_gradient_is_the_gradient_through_relu_and_goodness():
     torch.testing.assert_close(grad_pre, pre.grad)
 
 
-def test_peer_normalization_gradient_matches_autograd():
+@pytest.mark.parametrize("sharpness", [1.0, 10.0])
+def test_peer_normalization_gradient_matches_autograd(sharpness):
     torch.manual_seed(0)
     pre = torch.randn(16, 6, requires_grad=True)
     running = torch.rand(6)
     expected_running = 0.9 * running + 0.1 * torch.relu(pre).mean(dim=0)
-    loss = 0.03 * (expected_running - expected_running.mean()).square().sum()
+    penalty = 0.03 * sharpness / (2 * (1 - 0.9) * 6)
+    loss = penalty * (expected_running - expected_running.mean()).square().sum()
     loss.backward()
-    got = peer_normalization_grad(torch.relu(pre).detach(), running, 0.03)
+    got = peer_normalization_grad(torch.relu(pre).detach(), running, 0.03, sharpness)
     torch.testing.assert_close(running, expected_running.detach())
     torch.testing.assert_close(got, pre.grad)
+
+
+def test_peer_normalization_keeps_hintons_balance_with_the_loss():
+    """Hinton's code adds strength * deviation to a loss term of
+    sigmoid' * 2a per unit (goodness a sum of squares). Here the loss term is
+    sharpness * sigmoid' * 2a / h: the peer term must shrink by the same
+    sharpness / h, so its ratio to the loss's term is Hinton's at every width
+    and sharpness."""
+    torch.manual_seed(0)
+    for h, sharpness in ((6, 1.0), (600, 1.0), (600, 600.0)):
+        activity = torch.rand(8, h) + 0.5  # every ReLU on
+        g_pos, g_neg = activity.square().mean(dim=1), torch.zeros(8)
+        _, d_pos, _ = LOSS_GRADS["threshold"](g_pos, g_neg, threshold=1.0, sharpness=sharpness)
+        loss_term = d_pos[:, None] * (2.0 / h) * activity  # dL/dz of positive rows
+        running = torch.rand(h)
+        peer = peer_normalization_grad(activity, running, 0.03, sharpness)
+        deviation = running - running.mean()  # already updated in place
+        # Hinton's ratio: 0.03 * deviation against sigmoid' * 2a (both per row)
+        sigmoid_part = -d_pos * 8 / sharpness
+        hinton_ratio = 0.03 * deviation[None, :] / (sigmoid_part[:, None] * 2 * activity)
+        torch.testing.assert_close(peer / loss_term.abs(), hinton_ratio, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
