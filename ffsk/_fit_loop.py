@@ -354,8 +354,7 @@ def _divergence_message(epoch: int, losses: np.ndarray, config: FitConfig) -> st
     hints = [f"learning_rate={config.learning_rate} is probably too high"]
     if config.loss == "threshold":
         hints.append(f"threshold={config.threshold} may not suit the data")
-    else:
-        hints.append(f"sharpness={config.sharpness} may be too large")
+    hints.append(f"sharpness={config.sharpness} may be too large")
     hints.append("check the scale of X (e.g. use StandardScaler)")
     return (
         f"Training diverged in epoch {epoch + 1}: {what}. " + "; ".join(hints) + ". "

@@ -112,6 +112,16 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_previous_model(blobs)
     assert not hasattr(fresh, "classes_")
 
 
+def test_the_divergence_message_names_the_settings_of_the_loss_in_use():
+    losses = np.array([np.nan, 0.5])
+    threshold = fit_loop._divergence_message(0, losses, _config(loss="threshold", sharpness=7.0))
+    # the threshold loss scales goodness by sharpness too (Hinton's is sharpness=h)
+    assert "threshold=2.0" in threshold and "sharpness=7.0" in threshold
+    assert "layer(s) 1 became nan" in threshold
+    symba = fit_loop._divergence_message(0, losses, _config())
+    assert "sharpness=10.0" in symba and "threshold=" not in symba
+
+
 def _interrupt_on_call(monkeypatch, owner, name, call_number):
     """Make the ``call_number``-th call of ``owner.name`` raise KeyboardInterrupt."""
     original, calls = getattr(owner, name), {"n": 0}
