@@ -128,8 +128,9 @@ PRESETS: dict[str, dict] = {
     # decaying rate. One departure: his loss, sigmoid(sum of squares - 2000),
     # is loss="threshold" with threshold=1 and sharpness=2000 here, and with
     # Adam it did not train four layers (docs/benchmarks.md: on 10,000 rows,
-    # 4x500 after 3 epochs scored 0.16 at sharpness 1 and 0.005 at sharpness
-    # 500, the deeper layers ranking the true label last; SymBa 0.57-0.86).
+    # 4x500 after 3 epochs scored 0.16 at sharpness 1 and 0.003-0.005 at
+    # sharpness 500, the deeper layers ranking the true label last; SymBa
+    # 0.57-0.86).
     # So the loss is SymBa, at the rate that did best there (0.03).
     "hinton": dict(
         hidden_layer_sizes=(2000, 2000, 2000, 2000),

@@ -227,7 +227,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         Strength of Hinton's peer normalisation, which keeps every unit about
         as active as its peers so that none dies or dominates: the gradient
         of each positive row's pre-activation gets ``peer_normalization *
-        (sharpness / h) * (m_j - mean(m))`` for unit ``j`` of ``h``, where
+        (sharpness / h) * (m_j - mean(m))`` for unit ``j`` of ``h`` where the
+        unit is active, averaged over the batch like the loss's gradient;
         ``m_j`` is a running mean (momentum 0.9) of the unit's activity on
         positive rows. The ``sharpness / h`` factor keeps the balance of
         Hinton's code (goodness a sum of squares) with the losses here
@@ -940,7 +941,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                     min(X.shape[0], BLOCK_ROWS),
                     self.network_.n_features,
                     self.network_.hidden_layer_sizes,
-                    copies=self.network_.n_classes,
+                    # the softmax read-out reads one neutral-label pass per row
+                    copies=1 if self.network_.readout is not None else self.network_.n_classes,
                 )
                 set_threads(ThreadChooser(self.n_threads, limit, work).choose())
             return predict_scores(

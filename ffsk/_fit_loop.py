@@ -155,6 +155,17 @@ def deferred_interrupts() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+def _copies_per_row(config: FitConfig, n_classes: int) -> int:
+    """How many copies of each row a training step runs through the deeper
+    layers: the labels it is trained on with the softmax loss; otherwise its
+    positive and negative rows, plus, with hard negatives, the labels scored
+    to draw the negative."""
+    scored = min(config.negative_candidates or n_classes, n_classes - 1) + 1
+    if config.loss == "softmax":
+        return scored
+    return 2 + (scored if config.negatives == "hard" else 0)
+
+
 def fit_epochs(
     network: FFNetwork,
     embedding: LabelEmbedding,
@@ -213,7 +224,12 @@ def fit_epochs(
     threads = ThreadChooser(
         config.n_threads,
         torch.get_num_threads(),
-        products_work(batch_size, network.n_features, network.hidden_layer_sizes, copies=2),
+        products_work(
+            batch_size,
+            network.n_features,
+            network.hidden_layer_sizes,
+            copies=_copies_per_row(config, network.n_classes),
+        ),
     )
     checkpoint = None  # the state after the last committed epoch, when another follows
     live_is_committed = True  # whether the network holds the last committed epoch

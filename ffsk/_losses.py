@@ -202,11 +202,13 @@ def peer_normalization_grad(
     is on, averaged over the rows like the loss.
 
     Hinton's code adds ``strength * (running_j - mean(running))`` to a
-    gradient whose loss term for unit ``j`` is ``sigmoid'(.) * 2 a_j``
-    (goodness a sum of squares, logit scale 1). Here goodness is a mean of
-    squares seen through ``sharpness``, so every loss's term is ``sharpness *
-    sigmoid'(.) * 2 a_j / h``; scaling the peer term by ``sharpness / h``
-    keeps Hinton's balance between the two, so his 0.03 means the same
+    gradient whose loss term for unit ``j`` is ``(1 - p) * 2 a_j`` (``p =
+    sigmoid(sum of squares - h)``: goodness a sum of squares, logit scale 1).
+    Here goodness is a mean of squares seen through ``sharpness``, so every
+    loss's term is ``sharpness * w * 2 a_j / h`` (``w`` the loss's own
+    weight of the row, e.g. ``sigmoid(sharpness * (threshold - g))``);
+    scaling the peer term by ``sharpness / h`` keeps Hinton's balance
+    between the two, so his 0.03 means the same
     whatever the loss, sharpness and width. (It is the gradient of
     ``strength * sharpness / (2 (1 - m) h) * sum_j (running_j -
     mean(running))**2``.)

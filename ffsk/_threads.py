@@ -13,7 +13,7 @@ again before every epoch. The user's torch setting is restored after every
 call.
 
 Work too small to share is done on one thread whatever the load: a second
-thread makes such steps at most about 15 % faster on a quiet machine, and
+thread makes such steps at most about 20 % faster on a quiet machine, and
 twice as slow when a core is taken, including by this process's own idle
 BLAS threads, which spin for a moment after numpy's products (a tiny table
 fitted right after an ``MLPClassifier`` ran 2x slower on 2 threads than on

@@ -324,6 +324,21 @@ def test_auto_network_is_two_layers_of_500_beyond_10000_rows(monkeypatch):
     assert clf.validation_scores_ is not None  # early_stopping="auto" held rows out
 
 
+@pytest.mark.parametrize(("loss", "named"), [("threshold", 1.0), ("symba", 10.0)])
+def test_auto_sharpness_trains_exactly_as_the_sharpness_it_names(loss, named):
+    """``sharpness="auto"`` is 1 for the threshold loss (the reference
+    example's loss, unscaled) and 10 for the others; the threshold loss now
+    depends on sharpness."""
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(120, 5), np.arange(120) % 3
+    common = dict(hidden_layer_sizes=(8,), epochs=3, random_state=0, loss=loss)
+    auto = ForwardForwardClassifier(**common).fit(X, y)
+    explicit = ForwardForwardClassifier(**common, sharpness=named).fit(X, y)
+    other = ForwardForwardClassifier(**common, sharpness=3.0).fit(X, y)
+    np.testing.assert_array_equal(auto.predict_proba(X), explicit.predict_proba(X))
+    assert not np.array_equal(auto.predict_proba(X), other.predict_proba(X))
+
+
 def test_auto_learning_rate_trains_exactly_as_the_rate_it_names():
     """``learning_rate="auto"`` is the rate ``auto_learning_rate`` gives for
     the batch size in use, the batch clipped to the number of rows."""

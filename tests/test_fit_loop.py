@@ -112,6 +112,15 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_previous_model(blobs)
     assert not hasattr(fresh, "classes_")
 
 
+def test_copies_per_row_count_every_row_a_step_runs_through_the_deeper_layers():
+    copies = fit_loop._copies_per_row
+    assert copies(_config(negatives="random"), 10) == 2  # positive and negative
+    assert copies(_config(negatives="hard"), 10) == 12  # ... and all 10 labels scored
+    assert copies(_config(negatives="hard", negative_candidates=3), 10) == 6
+    assert copies(_config(loss="softmax"), 10) == 10  # every label
+    assert copies(_config(loss="softmax", negative_candidates=4), 100) == 5
+
+
 def test_the_divergence_message_names_the_settings_of_the_loss_in_use():
     losses = np.array([np.nan, 0.5])
     threshold = fit_loop._divergence_message(0, losses, _config(loss="threshold", sharpness=7.0))

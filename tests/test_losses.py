@@ -83,24 +83,30 @@ def test_peer_normalization_gradient_matches_autograd(sharpness):
 
 
 def test_peer_normalization_keeps_hintons_balance_with_the_loss():
-    """Hinton's code adds strength * deviation to a loss term of
-    sigmoid' * 2a per unit (goodness a sum of squares). Here the loss term is
-    sharpness * sigmoid' * 2a / h: the peer term must shrink by the same
-    sharpness / h, so its ratio to the loss's term is Hinton's at every width
-    and sharpness."""
+    """Hinton's code adds strength * deviation to a loss term of (1 - p) * 2a
+    per unit, p = sigmoid(sum of squares - h). Here the threshold loss's term
+    is sharpness * sigmoid(sharpness * (threshold - g)) * 2a / h, so the peer
+    term must shrink by sharpness / h for its ratio to the loss's term to be
+    Hinton's; with threshold=1 and sharpness=h the loss is Hinton's own."""
     torch.manual_seed(0)
     for h, sharpness in ((6, 1.0), (600, 1.0), (600, 600.0)):
-        activity = torch.rand(8, h) + 0.5  # every ReLU on
-        g_pos, g_neg = activity.square().mean(dim=1), torch.zeros(8)
-        _, d_pos, _ = LOSS_GRADS["threshold"](g_pos, g_neg, threshold=1.0, sharpness=sharpness)
-        loss_term = d_pos[:, None] * (2.0 / h) * activity  # dL/dz of positive rows
+        activity = torch.rand(8, h) * 0.2 + 0.9  # every ReLU on, goodness near 1
+        n = activity.shape[0]
+        g_pos = activity.square().mean(dim=1)
+        _, d_pos, _ = LOSS_GRADS["threshold"](
+            g_pos, torch.zeros(n), threshold=1.0, sharpness=sharpness
+        )
+        loss_term = d_pos[:, None] * (2.0 / h) * activity  # dL/dz of the positive rows
         running = torch.rand(h)
         peer = peer_normalization_grad(activity, running, 0.03, sharpness)
-        deviation = running - running.mean()  # already updated in place
-        # Hinton's ratio: 0.03 * deviation against sigmoid' * 2a (both per row)
-        sigmoid_part = -d_pos * 8 / sharpness
-        hinton_ratio = 0.03 * deviation[None, :] / (sigmoid_part[:, None] * 2 * activity)
-        torch.testing.assert_close(peer / loss_term.abs(), hinton_ratio, rtol=1e-4, atol=1e-6)
+        deviation = running - running.mean()  # running was updated in place
+        # Hinton's balance, from quantities computed here, not from the loss's gradient
+        weight = torch.sigmoid(sharpness * (1.0 - g_pos))
+        hinton_ratio = 0.03 * deviation[None, :] / (weight[:, None] * 2 * activity)
+        torch.testing.assert_close(peer / loss_term.abs(), hinton_ratio, rtol=1e-4, atol=1e-7)
+        if sharpness == h:  # Hinton's loss exactly: 1 - p with p = sigmoid(sum a^2 - h)
+            one_minus_p = 1 - torch.sigmoid(activity.square().sum(dim=1) - h)
+            torch.testing.assert_close(weight, one_minus_p, rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

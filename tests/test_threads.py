@@ -152,6 +152,10 @@ def test_a_tiny_fit_and_its_predict_run_on_one_thread(monkeypatch):
     X, y = load_wine(return_X_y=True)
     X = (X - X.mean(0)) / X.std(0)
     monkeypatch.setattr(threads_module, "_others_busy", lambda cpus: 0.0)  # a quiet machine
+    # ... with two cores, whatever this runner has: "auto" alone would take both
+    monkeypatch.setattr(threads_module.os, "sched_getaffinity", lambda pid: {0, 1})
+    large = ThreadChooser("auto", limit=2, work=threads_module.SMALL_WORK)
+    assert large.choose() == 2
     seen = set()
     original = threads_module.set_threads
 
