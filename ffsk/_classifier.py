@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -239,7 +239,10 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
     goodness_layers : {"all", "skip_first"}, default="all"
         Which layers' goodness is summed into a label's score (for prediction
         and for hard negatives). ``"skip_first"`` leaves out the first hidden
-        layer when there are several, as Hinton (2022) found better.
+        layer when there are several, as Hinton (2022) found better. Read
+        again at each prediction (like ``KNeighborsClassifier``'s
+        ``n_neighbors``), so a fitted model can be scored both ways with
+        ``set_params`` and no refit.
 
     loss : {"symba", "threshold", "softmax"}, default="symba"
         Local loss of every layer, with ``g_pos``/``g_neg`` the goodness of a
@@ -305,8 +308,10 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         network (with its optimiser state and random generator) for another
         ``epochs`` epochs instead of starting a new one. The classes of ``y``
         must be among ``classes_``, and ``hidden_layer_sizes``, ``readout``
-        and ``label_encoding`` cannot change. ``n_iter_`` and ``loss_curve_``
-        count all epochs.
+        and ``label_encoding`` cannot change; it keeps the device and
+        precision the first fit resolved (``device_``, ``precision_``)
+        whatever ``device`` and ``precision`` say now. ``n_iter_`` and
+        ``loss_curve_`` count all epochs.
 
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes' rows in every local loss, ``{label: weight}``;
@@ -648,7 +653,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             )
             precision = resolve_precision(self.precision, device)
             training_state, first_epoch, loss_curve = None, 0, []
-        row_weights = self._row_weights(X, y, sample_weight, incremental)
+        row_weights = self._row_weights(X, y, y_encoded, classes, sample_weight, incremental)
         n_rows = X.shape[0]  # before any rows are held out
         validation = None
         if not incremental and self._uses_early_stopping(X.shape[0]):
@@ -767,8 +772,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             X_val = X_val.astype(np.float32, copy=False)
         return X[train], y_encoded[train], weights, (X_val, y_encoded[held_out])
 
-    def _row_weights(self, X, y, sample_weight, incremental: bool) -> np.ndarray | None:
-        """Each row's loss weight (float32), or None when all are 1."""
+    def _row_weights(
+        self, X, y, y_encoded, classes, sample_weight, incremental: bool
+    ) -> np.ndarray | None:
+        """Each row's loss weight (float32), or None when all are 1. Class
+        weights are looked up among all of ``classes``, so a ``partial_fit``
+        chunk may lack some of them."""
         if sample_weight is None and self.class_weight is None:
             return None
         weights = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
@@ -779,7 +788,11 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                     "frequencies of one chunk are not those of the data. Pass a dict of "
                     "class weights computed on the whole data instead."
                 )
-            weights = weights * compute_sample_weight(self.class_weight, y).astype(np.float32)
+            if self.class_weight == "balanced":  # from the frequencies in y
+                per_row = compute_sample_weight("balanced", y)
+            else:
+                per_row = compute_class_weight(self.class_weight, classes=classes, y=y)[y_encoded]
+            weights = weights * per_row.astype(np.float32)
         return weights
 
     def _classes_and_codes(self, y, incremental: bool, classes) -> tuple[np.ndarray, np.ndarray]:
@@ -873,8 +886,22 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             return scores[:, 1] - scores[:, 0]
         return scores
 
+    def _logits(self, X) -> np.ndarray:
+        """The logits ``predict_proba`` takes the softmax of: the read-out's,
+        or the class scores times the loss's sharpness, the scale at which
+        every layer's loss compared goodness in training (for
+        ``loss="softmax"`` exactly the probabilities one layer was trained
+        to give)."""
+        scores = self._label_scores(X)
+        if self.network_.readout is None:
+            sharpness = auto_sharpness(self.loss) if self.sharpness == "auto" else self.sharpness
+            scores *= sharpness
+        return scores
+
     def predict_proba(self, X: MatrixLike) -> np.ndarray:
-        """Class probabilities: the softmax of the class scores.
+        """Class probabilities: the softmax of the class scores (the goodness
+        summed over layers) times ``sharpness``, or of the softmax read-out's
+        logits.
 
         Parameters
         ----------
@@ -886,16 +913,16 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities as float64; each row sums to 1.
         """
-        scores = self._label_scores(X)
+        scores = self._logits(X)
         scores -= scores.max(axis=1, keepdims=True)
         np.exp(scores, out=scores)
         scores /= scores.sum(axis=1, keepdims=True)
         return scores
 
     def predict_log_proba(self, X: MatrixLike) -> np.ndarray:
-        """Logarithm of the class probabilities: the log-softmax of the class
-        scores (computed without forming the probabilities, so it stays finite
-        where a probability underflows to 0).
+        """Logarithm of the class probabilities: the log-softmax of
+        :meth:`predict_proba`'s logits (computed without forming the
+        probabilities, so it stays finite where a probability underflows to 0).
 
         Parameters
         ----------
@@ -907,7 +934,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities as float64.
         """
-        scores = self._label_scores(X)
+        scores = self._logits(X)
         scores -= scores.max(axis=1, keepdims=True)
         scores -= np.log(np.exp(scores).sum(axis=1, keepdims=True))
         return scores

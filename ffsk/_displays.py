@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
 from ._input_validation import encode_labels
 from ._rows import as_float32_tensor
@@ -100,6 +100,7 @@ class GoodnessDisplay:
             estimator, X, dtype=(np.float32, np.float64), reset=False, accept_sparse=False
         )
         y = np.asarray(y)
+        check_consistent_length(X, y)
         codes = encode_labels(y, estimator.classes_, "classes_")
         k = len(estimator.classes_)
         if negatives == "random":
@@ -199,8 +200,11 @@ class LossCurveDisplay:
         if self.validation_scores:
             self.validation_ax_ = ax.twinx()
             scores = self.validation_scores
+            # Scores belong to the last epochs: after a warm_start fit the
+            # loss curve also holds the earlier fit's epochs.
+            first = self.loss_curve.shape[0] - len(scores) + 1
             self.validation_ax_.plot(
-                np.arange(1, len(scores) + 1), scores, color="black", linestyle="--"
+                np.arange(first, first + len(scores)), scores, color="black", linestyle="--"
             )
             self.validation_ax_.set_ylabel("validation accuracy (dashed)")
         return self

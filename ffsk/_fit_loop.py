@@ -209,8 +209,14 @@ def fit_epochs(
     # Labels live where the row indices are drawn, next to the data.
     labels_t = torch.as_tensor(labels, dtype=torch.long, device=rows.index_device)
     weights_t = None
+    # The stopping rule's tol is on the scale of unit weights: dividing by
+    # the mean row weight keeps it so, so that scaling every weight (e.g.
+    # weights normalised to sum to 1) changes neither the training nor when
+    # it stops.
+    plateau_scale = 1.0
     if row_weights is not None:
         weights_t = torch.as_tensor(row_weights, device=rows.index_device)
+        plateau_scale = 1.0 / float(np.mean(row_weights, dtype=np.float64))
     # Negatives are drawn on the training device; when the indices are drawn
     # on the host (streamed data), a second generator draws them.
     order_generator = generator
@@ -281,7 +287,7 @@ def fit_epochs(
                     if stopper is not None:
                         stop = stopper.update(score)
                     elif plateau is not None:
-                        stop = plateau.update(float(epoch_losses.sum()))
+                        stop = plateau.update(float(epoch_losses.sum()) * plateau_scale)
                     if not (is_last or stop):
                         if checkpoint is None:
                             checkpoint = EpochCheckpoint(network, trainer, generator)

@@ -52,7 +52,7 @@ from ._fitted_state import (
     set_fitted_state,
 )
 from ._input_validation import check_hidden_layer_sizes
-from ._label_embedding import ENCODINGS, LabelEmbedding
+from ._label_embedding import ENCODINGS, MAX_LABEL_VALUE, LabelEmbedding
 from ._network import FFNetwork
 from ._version import __version__
 
@@ -61,6 +61,10 @@ from ._version import __version__
 FORMAT_VERSION = 2
 _METADATA = "ffsk.json"
 _MAGIC = "ffsk-model"
+#: Largest weight or bias magnitude a file may hold: far beyond anything
+#: training reaches, small enough that activities stay far from float32's
+#: overflow.
+MAX_WEIGHT = 2.0**32
 #: Largest JSON document accepted (class labels and feature names live there).
 MAX_METADATA_BYTES = 64 << 20
 #: Largest ``.npy`` header accepted.
@@ -100,6 +104,10 @@ def save(estimator, path: str | Path) -> None:
         ``Pipeline`` with joblib), or a parameter or ``classes_`` holds a value
         the file cannot represent exactly (e.g. a ``RandomState`` instance as
         ``random_state``); nothing is written then.
+    ValueError
+        If the estimator's parameters no longer describe its fitted model
+        (``set_params`` changed e.g. ``hidden_layer_sizes`` after fitting):
+        :func:`load` would refuse the file, so nothing is written.
     NotFittedError
         If ``estimator`` is not fitted.
     """
@@ -175,7 +183,20 @@ def save(estimator, path: str | Path) -> None:
     buffer = io.BytesIO()
     json_bytes = json.dumps(metadata).encode("utf-8")
     np.savez(buffer, **{_METADATA: np.frombuffer(json_bytes, dtype=np.uint8)}, **arrays)
-    _write_atomically(Path(path), buffer.getvalue())
+    data = buffer.getvalue()
+    # Read back with load's own checks before anything is written, so a file
+    # load would refuse is never written: e.g. after set_params changed
+    # hidden_layer_sizes on a fitted estimator, the parameters no longer
+    # describe its network.
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _load(archive, len(data), "cpu")
+    except ModelFileError as exc:
+        raise ValueError(
+            f"Cannot save this estimator: {exc} Its parameters must describe the fitted "
+            "model; if set_params changed one after fitting, set it back or refit."
+        ) from exc
+    _write_atomically(Path(path), data)
 
 
 def _continuation_arrays(network: FFNetwork, training: dict) -> dict[str, np.ndarray]:
@@ -269,7 +290,12 @@ def load(path: str | Path, device: str | torch.device | None = None):
             return _load(archive, file_size, device)
     except ModelFileError as exc:
         raise ModelFileError(f"{path}: {exc}") from exc.__cause__
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
+    except (
+        zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, RuntimeError,
+        NotImplementedError,
+    ) as exc:  # fmt: skip
+        # zipfile raises RuntimeError (e.g. an encrypted member) and
+        # NotImplementedError (an unsupported feature) for some malformed files.
         raise ModelFileError(f"{path} is not a readable ffsk model file: {exc!r}") from exc
 
 
@@ -299,6 +325,11 @@ def _load(archive: zipfile.ZipFile, file_size: int, device):
     for name, array in arrays.items():
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise ModelFileError(f"array {name!r} holds NaN or infinite values.")
+        if name.startswith("network/") and array.size and np.abs(array).max() > MAX_WEIGHT:
+            raise ModelFileError(
+                f"array {name!r} holds values beyond ±2**32, which training never "
+                "produces (their squares would overflow float32 in prediction)."
+            )
 
     params = _decode_params(metadata.get("params"))
     if device is not None:
@@ -327,6 +358,8 @@ def _members(archive: zipfile.ZipFile, file_size: int) -> dict[str, zipfile.ZipI
     for info in archive.infolist():
         if not info.filename.endswith(".npy"):
             raise ModelFileError(f"unexpected member {info.filename!r}.")
+        if info.flag_bits & 0x41:  # bit 0: encrypted, bit 6: strong encryption
+            raise ModelFileError(f"member {info.filename!r} is encrypted.")
         if info.compress_type != zipfile.ZIP_STORED:
             raise ModelFileError(
                 f"member {info.filename!r} is compressed; ffsk model files store every "
@@ -647,8 +680,9 @@ def _decode_embedding(value) -> LabelEmbedding:
         _require(_is_int(value[name]) and value[name] >= 1, f"label_embedding.{name}.")
     label_value, scale = value["label_value"], value["feature_scale"]
     _require(
-        _is_real(label_value) and 0 < label_value < float(np.finfo(np.float32).max),
-        f"label_embedding.label_value={label_value!r} must be a positive float32.",
+        _is_real(label_value) and 0 < label_value < MAX_LABEL_VALUE,
+        f"label_embedding.label_value={label_value!r} must be a positive float below "
+        f"2**60 (fit never makes it larger).",
     )
     _require(
         _is_real(scale) and 0 < scale < math.inf and math.frexp(scale)[0] == 0.5,
@@ -766,6 +800,10 @@ def _encode_classes(classes: np.ndarray) -> dict:
     if kind in "Mm":
         return {"dtype": classes.dtype.str, "values": classes.view(np.int64).tolist()}
     values = classes.tolist()
+    if kind == "U" and classes.dtype.itemsize > 4 * _string_width_bound(values):
+        # Wider than load accepts (see _decode_classes): narrowed to the
+        # longest label, which changes no value.
+        classes = classes.astype(f"<U{max(len(value) for value in values)}")
     if kind == "O" and not all(isinstance(value, str) for value in values):
         raise TypeError(
             "Cannot save classes_ of types "
@@ -773,6 +811,12 @@ def _encode_classes(classes: np.ndarray) -> dict:
             "str, int, float and bool labels. Use pickle/joblib for other labels."
         )
     return {"dtype": "object" if kind == "O" else classes.dtype.str, "values": values}
+
+
+def _string_width_bound(values: list) -> int:
+    """The widest string dtype (in characters) a file may declare for string
+    labels ``values``: the longest label, or 64 when all are shorter."""
+    return max([64, *(len(value) for value in values if isinstance(value, str))])
 
 
 def _decode_classes(encoded) -> np.ndarray:
@@ -790,6 +834,15 @@ def _decode_classes(encoded) -> np.ndarray:
     _require(kind in _CLASS_KINDS, f"classes dtype {dtype} is not allowed.")
     values = encoded["values"]
     python_type = _CLASS_KINDS[kind]
+    if kind == "U":
+        # Each label takes the dtype's width whatever its length, so a
+        # declared width far beyond the labels would allocate memory the
+        # file does not hold.
+        _require(
+            all(isinstance(v, str) for v in values)
+            and dtype.itemsize <= 4 * _string_width_bound(values),
+            f"classes dtype {dtype} declares labels far longer than its values.",
+        )
     _require(
         all(
             isinstance(v, python_type)

@@ -451,8 +451,9 @@ def test_predict_log_proba_is_the_log_of_predict_proba(blobs, readout):
     clf = ForwardForwardClassifier(**FAST, readout=readout).fit(X, y)
     log_proba = clf.predict_log_proba(X)
     np.testing.assert_allclose(np.exp(log_proba), clf.predict_proba(X), rtol=1e-12)
+    scale = 10.0 if readout == "goodness" else 1.0  # the SymBa loss's sharpness="auto"
     np.testing.assert_allclose(
-        log_proba, np.log(softmax_of(clf.decision_function(X))), rtol=1e-9, atol=1e-12
+        log_proba, np.log(softmax_of(scale * clf.decision_function(X))), rtol=1e-9, atol=1e-12
     )
 
 
@@ -461,11 +462,35 @@ def softmax_of(scores):
     return np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
 
 
-def test_predict_proba_is_the_softmax_of_the_goodness_scores(blobs):
-    """Not a linear normalisation: the guide promises the softmax."""
+@pytest.mark.parametrize(
+    ("loss", "sharpness", "scale"),
+    [("symba", "auto", 10.0), ("threshold", "auto", 1.0), ("softmax", 4.0, 4.0)],
+)
+def test_predict_proba_is_the_softmax_of_the_scores_at_the_losss_sharpness(
+    blobs, loss, sharpness, scale
+):
+    """Not a linear normalisation, and at the scale each layer's loss
+    compared goodness in training: the guide promises both."""
     X, y = blobs
-    clf = ForwardForwardClassifier(**FAST).fit(X, y)
-    np.testing.assert_allclose(clf.predict_proba(X), softmax_of(clf.decision_function(X)))
+    clf = ForwardForwardClassifier(**FAST, loss=loss, sharpness=sharpness).fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba(X), softmax_of(scale * clf.decision_function(X)))
+
+
+def test_probabilities_at_the_loss_scale_are_calibrated_better(digits_split):
+    """The softmax of the raw goodness was far too flat (here its largest
+    probability averages about 0.2 at 96 % accuracy); at the loss's scale
+    the log-loss is a fraction of it."""
+    from sklearn.metrics import log_loss
+
+    X_train, X_test, y_train, y_test = digits_split
+    clf = ForwardForwardClassifier(hidden_layer_sizes=64, epochs=15, random_state=0)
+    clf.fit(X_train, y_train)
+    proba = clf.predict_proba(X_test)
+    raw = softmax_of(clf.decision_function(X_test))
+    assert proba.max(axis=1).mean() > 0.5 > raw.max(axis=1).mean()
+    assert log_loss(y_test, proba, labels=clf.classes_) < 0.3 * log_loss(
+        y_test, raw, labels=clf.classes_
+    )
 
 
 def test_random_negatives_are_wrong_labels_and_learn(blobs, monkeypatch):

@@ -47,6 +47,8 @@ def test_goodness_display_draws_the_threshold_and_uses_given_axes(blobs):
         GoodnessDisplay.from_estimator(clf, X, y, ax=axes[:1])
     with pytest.raises(ValueError, match="not in classes_"):
         GoodnessDisplay.from_estimator(clf, X, np.full(len(y), 9))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        GoodnessDisplay.from_estimator(clf, X, y[:10])
 
 
 def test_loss_curve_display_holds_the_curves(blobs):
@@ -61,3 +63,17 @@ def test_loss_curve_display_holds_the_curves(blobs):
     plain = LossCurveDisplay.from_estimator(ForwardForwardClassifier(**SMALL).fit(X, y))
     assert plain.validation_ax_ is None
     plain.figure_.savefig(__import__("io").BytesIO(), format="png")
+
+
+def test_loss_curve_display_puts_validation_scores_at_their_epochs(blobs):
+    """After a warm_start fit the loss curve holds both fits' epochs, the
+    validation scores only the last fit's: they belong to its epochs."""
+    X, y = blobs
+    params = dict(SMALL, epochs=3, early_stopping=True, n_iter_no_change=100, warm_start=True)
+    clf = ForwardForwardClassifier(**params).fit(X, y).fit(X, y)
+    assert clf.loss_curve_.shape[0] == 6 and len(clf.validation_scores_) == 3
+    display = LossCurveDisplay.from_estimator(clf)
+    np.testing.assert_array_equal(display.lines_[0].get_xdata(), np.arange(1, 7))
+    np.testing.assert_array_equal(
+        display.validation_ax_.get_lines()[0].get_xdata(), np.arange(4, 7)
+    )

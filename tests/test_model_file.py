@@ -317,7 +317,7 @@ ATTACKS = {
     "label_value NaN": (
         _set(("label_embedding", "label_value"), float("nan")),
         True,
-        "label_value=nan must be a positive float32",
+        "label_value=nan must be a positive float below",
     ),
     "feature_scale 0": (
         _set(("label_embedding", "feature_scale"), 0.0),
@@ -373,6 +373,21 @@ ATTACKS = {
         _set(("validation_scores",), [0.5]),
         True,
         "validation_scores and best_validation_score",
+    ),
+    "string labels declaring a huge width": (
+        lambda a, m: m["classes"].update(dtype="<U5000000", values=["a", "b", "c"]),
+        True,
+        "declares labels far longer than its values",
+    ),
+    "a label value fit never makes": (
+        _set(("label_embedding", "label_value"), 3e38),
+        True,
+        r"label_value=3e\+38 must be a positive float below 2\*\*60",
+    ),
+    "huge finite weights": (
+        lambda a, m: a["network/hidden_layers.0.weight"].__setitem__((0, 0), 1e30),
+        True,
+        r"'network/hidden_layers.0.weight' holds values beyond ±2\*\*32",
     ),
     "edited JSON, digest left as it was": (
         _set(("versions", "torch"), "0.0"),
@@ -517,3 +532,46 @@ def test_a_random_state_instance_is_refused_up_front(blobs, tmp_path):
     with pytest.raises(TypeError, match="random_state=RandomState.*set an int seed"):
         ffsk.save(clf, tmp_path / "m.ffsk")
     assert not list(tmp_path.iterdir())
+
+
+def test_an_encrypted_member_is_a_model_file_error(saved):
+    """zipfile raises RuntimeError for an encrypted member; load must name
+    the file's problem as for any other bad file."""
+    _, path = saved
+    data = bytearray(path.read_bytes())
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= 0x01  # the general-purpose flag's "encrypted" bit
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="encrypted"):
+        ffsk.load(path)
+
+
+def test_save_refuses_parameters_that_no_longer_describe_the_model(blobs, tmp_path):
+    """A file load would refuse is never written: set_params after fit made
+    hidden_layer_sizes disagree with the fitted network."""
+    X, y = blobs
+    clf = ForwardForwardClassifier(**SMALL).fit(X, y)
+    path = tmp_path / "m.ffsk"
+    ffsk.save(clf, path)
+    before = path.read_bytes()
+    clf.set_params(hidden_layer_sizes=(32,))
+    with pytest.raises(ValueError, match="hidden_layer_sizes.*set it back or refit"):
+        ffsk.save(clf, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.ffsk"]
+    clf.set_params(hidden_layer_sizes=(16, 8))
+    ffsk.save(clf, path)  # consistent again
+
+
+def test_string_labels_of_a_wide_dtype_are_saved_narrowed(blobs, tmp_path):
+    """Labels of a dtype far wider than they are (as read from some files)
+    are written at their own width, which load accepts; no value changes."""
+    X, y = blobs
+    labels = np.array(["a", "bb", "ccc"], dtype="<U500")[y]
+    clf = ForwardForwardClassifier(**SMALL).fit(X, labels)
+    assert clf.classes_.dtype == np.dtype("<U500")
+    ffsk.save(clf, tmp_path / "m.ffsk")
+    loaded = ffsk.load(tmp_path / "m.ffsk")
+    assert loaded.classes_.dtype == np.dtype("<U3")
+    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))

@@ -123,3 +123,37 @@ def _digits_subset():
 
     X, y = load_digits(return_X_y=True)
     return X[:600] / 16.0, y[:600]
+
+
+def test_partial_fit_chunks_may_lack_a_weighted_class(blobs):
+    """Class weights are looked up among all the classes, as in
+    SGDClassifier.partial_fit: a chunk without class 0 trains with the same
+    row weights as those passed explicitly."""
+    X, y = blobs
+    class_weight = {0: 5.0, 1: 1.0}
+    weights = np.array([class_weight.get(label, 1.0) for label in y])
+    chunk = y != 0
+    params = dict(SMALL, readout="softmax")
+    weighted = ForwardForwardClassifier(**params, class_weight=class_weight)
+    weighted.partial_fit(X, y, classes=[0, 1, 2]).partial_fit(X[chunk], y[chunk])
+    explicit = ForwardForwardClassifier(**params)
+    explicit.partial_fit(X, y, classes=[0, 1, 2], sample_weight=weights)
+    explicit.partial_fit(X[chunk], y[chunk], sample_weight=weights[chunk])
+    np.testing.assert_array_equal(weighted.predict_proba(X), explicit.predict_proba(X))
+
+
+def test_scaling_every_weight_changes_neither_training_nor_stopping(blobs):
+    """The stopping rule's tol applies on the scale of unit weights: weights
+    normalised to sum to 1 stop after as many epochs as no weights."""
+    X, y = blobs
+    params = dict(
+        hidden_layer_sizes=(16,), epochs=40, n_iter_no_change=3, random_state=0,
+        precision="float32", device="cpu",
+    )  # fmt: skip
+    plain = ForwardForwardClassifier(**params).fit(X, y)
+    assert plain.n_iter_ < 40  # the rule stopped it
+    for scale in (1.0 / len(y), 2.0):
+        scaled = ForwardForwardClassifier(**params).fit(X, y, sample_weight=np.full(len(y), scale))
+        assert scaled.n_iter_ == plain.n_iter_
+        np.testing.assert_allclose(scaled.loss_curve_, plain.loss_curve_ * scale, rtol=1e-3)
+        np.testing.assert_allclose(scaled.predict_proba(X), plain.predict_proba(X), atol=1e-3)
