@@ -335,6 +335,8 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
 
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping, in (0, 1).
+        Their accuracy is weighted by their ``sample_weight`` and
+        ``class_weight``, as the training rows' losses are.
 
     n_iter_no_change : int or np.inf, default=10
         Epochs without an improvement of at least ``tol`` before training
@@ -756,7 +758,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _split_validation(self, X, y_encoded, row_weights, generator, feature_scale: float):
-        """Hold out a stratified ``validation_fraction`` of the rows."""
+        """Hold out a stratified ``validation_fraction`` of the rows, with
+        their weights (the validation accuracy is weighted as scikit-learn's
+        MLPClassifier weights it)."""
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=generator.device))
         indices = np.arange(X.shape[0])
         train, held_out = train_test_split(
@@ -764,13 +768,17 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         )
         train.sort()
         held_out.sort()
-        weights = None if row_weights is None else row_weights[train]
+        weights = weights_val = None
+        if row_weights is not None:
+            weights, weights_val = row_weights[train], row_weights[held_out]
+            if not weights_val.any():  # nothing to weigh the score by
+                weights_val = None
         X_val = X[held_out]
         if not sp.issparse(X_val) and feature_scale == 1.0:
             # Scored after every epoch: convert once, not once per epoch
             # (rows to be rescaled stay float64, which holds any scale).
             X_val = X_val.astype(np.float32, copy=False)
-        return X[train], y_encoded[train], weights, (X_val, y_encoded[held_out])
+        return X[train], y_encoded[train], weights, (X_val, y_encoded[held_out], weights_val)
 
     def _row_weights(
         self, X, y, y_encoded, classes, sample_weight, incremental: bool

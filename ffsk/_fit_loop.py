@@ -185,9 +185,11 @@ def fit_epochs(
 
     ``labels`` are class indices of the rows; ``loss_curve`` and
     ``training_state`` continue an earlier fit; ``row_weights`` weigh each
-    row's losses; ``validation`` is ``(X_val, y_val)`` (class indices) for
-    early stopping. Raises :class:`TrainingDivergedError` when a loss or a
-    weight is no longer finite. A KeyboardInterrupt after at least one
+    row's losses; ``validation`` is ``(X_val, y_val, weights_val)`` (class
+    indices; row weights or None) for early stopping, scored by the
+    accuracy weighted as the training rows are. Raises
+    :class:`TrainingDivergedError` when a loss or a weight is no longer
+    finite. A KeyboardInterrupt after at least one
     completed epoch keeps the last completed epoch and warns; before, it
     propagates (the caller still has the network as it was given).
     """
@@ -270,7 +272,7 @@ def fit_epochs(
                     raise TrainingDivergedError(_divergence_message(epoch, epoch_losses, config))
                 score = None
                 if validation is not None:
-                    X_val, y_val = validation
+                    X_val, y_val, weights_val = validation
                     predicted = predict_scores(
                         network,
                         embedding,
@@ -279,7 +281,7 @@ def fit_epochs(
                         skip_first_goodness=config.skip_first_goodness,
                         argmax=True,
                     )
-                    score = float(np.mean(predicted == y_val))
+                    score = float(np.average(predicted == y_val, weights=weights_val))
                 is_last = epoch == epochs[-1]
                 with deferred_interrupts():
                     loss_curve.append(epoch_losses)

@@ -157,3 +157,17 @@ def test_scaling_every_weight_changes_neither_training_nor_stopping(blobs):
         assert scaled.n_iter_ == plain.n_iter_
         np.testing.assert_allclose(scaled.loss_curve_, plain.loss_curve_ * scale, rtol=1e-3)
         np.testing.assert_allclose(scaled.predict_proba(X), plain.predict_proba(X), atol=1e-3)
+
+
+def test_the_validation_accuracy_is_weighted_like_the_training_rows(blobs):
+    """Held-out rows of weight 0 (here with contradicting labels) do not
+    count in the early-stopping score, as in MLPClassifier."""
+    X, y = blobs
+    rng = np.random.RandomState(0)
+    noisy_y = np.where(rng.rand(len(y)) < 0.3, (y + 1) % 3, y)
+    weights = (noisy_y == y).astype(float)
+    params = {**SMALL, "epochs": 30, "early_stopping": True, "validation_fraction": 0.3}
+    weighted = ForwardForwardClassifier(**params).fit(X, noisy_y, sample_weight=weights)
+    assert max(weighted.validation_scores_) > 0.95
+    unweighted = ForwardForwardClassifier(**params).fit(X, noisy_y)
+    assert max(unweighted.validation_scores_) < 0.9  # the noisy rows count there
