@@ -808,7 +808,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         if incremental:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            classes = np.unique(np.asarray(classes))
+            classes = np.asarray(classes)
+            if classes.ndim != 1:
+                raise ValueError(
+                    f"classes must be a 1-D array-like of labels, got shape {classes.shape}."
+                )
+            classes = np.unique(classes)
             y_encoded = encode_labels(y, classes, "classes")
         else:
             classes, y_encoded = np.unique(y, return_inverse=True)

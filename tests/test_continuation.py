@@ -92,6 +92,8 @@ def test_partial_fit_needs_classes_first_and_refuses_unknown_labels(blobs):
     assert not hasattr(clf, "n_features_in_")
     with pytest.raises(ValueError, match=r"not in classes: \[2\]"):
         clf.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match=r"1-D array-like of labels, got shape \(1, 3\)"):
+        clf.partial_fit(X, y, classes=[[0, 1, 2]])
     assert not hasattr(clf, "classes_")
 
     clf.partial_fit(X, y, classes=[0, 1, 2])
