@@ -737,7 +737,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
             schedule_epochs=self.epochs,
             loss=self.loss,
             threshold=self.threshold,
-            sharpness=auto_sharpness(self.loss) if self.sharpness == "auto" else self.sharpness,
+            sharpness=self._resolved_sharpness(),
             weight_decay=self.weight_decay,
             negatives=self.negatives,
             skip_first_goodness=self.goodness_layers == "skip_first",
@@ -907,9 +907,12 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
         to give)."""
         scores = self._label_scores(X)
         if self.network_.readout is None:
-            sharpness = auto_sharpness(self.loss) if self.sharpness == "auto" else self.sharpness
-            scores *= sharpness
+            scores *= self._resolved_sharpness()
         return scores
+
+    def _resolved_sharpness(self) -> float:
+        """``sharpness``, with ``"auto"`` resolved for the loss."""
+        return auto_sharpness(self.loss) if self.sharpness == "auto" else self.sharpness
 
     def predict_proba(self, X: MatrixLike) -> np.ndarray:
         """Class probabilities: the softmax of the class scores (the goodness

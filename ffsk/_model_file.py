@@ -839,8 +839,7 @@ def _decode_classes(encoded) -> np.ndarray:
         # declared width far beyond the labels would allocate memory the
         # file does not hold.
         _require(
-            all(isinstance(v, str) for v in values)
-            and dtype.itemsize <= 4 * _string_width_bound(values),
+            dtype.itemsize <= 4 * _string_width_bound(values),
             f"classes dtype {dtype} declares labels far longer than its values.",
         )
     _require(
