@@ -34,6 +34,7 @@ from ._input_validation import (
     check_float32_range,
     check_hidden_layer_sizes,
     encode_labels,
+    unique_labels,
 )
 from ._label_embedding import (
     ENCODINGS,
@@ -813,7 +814,7 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"classes must be a 1-D array-like of labels, got shape {classes.shape}."
                 )
-            classes = np.unique(classes)
+            classes = unique_labels(classes, "classes")
             y_encoded = encode_labels(y, classes, "classes")
         else:
             classes, y_encoded = np.unique(y, return_inverse=True)

@@ -10,39 +10,42 @@ from collections.abc import Iterator
 import torch
 
 
+def _device_problem(device: str | torch.device) -> tuple[torch.device | None, str | None]:
+    """``device`` as a ``torch.device`` and why it cannot be used here (None
+    when it can); the device is None when ``device`` is not one at all."""
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        return None, "it is not a valid torch device (use 'auto', 'cpu', 'cuda' or 'cuda:N')"
+    if resolved.type == "cpu":
+        return resolved, None
+    if resolved.type != "cuda":
+        return resolved, "ffsk supports only 'auto', 'cpu', 'cuda' and 'cuda:N'"
+    if not torch.cuda.is_available():
+        return resolved, "CUDA is not available on this machine"
+    if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        return resolved, f"this machine has only {torch.cuda.device_count()} CUDA device(s)"
+    return resolved, None
+
+
 def resolve_device(device: str | torch.device, *, fall_back_to_cpu: bool = False) -> torch.device:
     """Turn the estimator's ``device`` parameter into a usable ``torch.device``.
 
-    ``"auto"`` picks CUDA when it is available and the CPU otherwise. An
-    explicit CUDA device that is not available raises a ``ValueError``, unless
-    ``fall_back_to_cpu`` (used when unpickling a model fitted on a GPU on a
-    machine without one), in which case the CPU is used with a warning.
+    ``"auto"`` picks CUDA when it is available and the CPU otherwise. A
+    device that cannot be used here (not a device, not one ffsk supports, or
+    a CUDA device this machine lacks) raises a ``ValueError``, unless
+    ``fall_back_to_cpu`` (used when unpickling: a model fitted on a GPU read
+    on a machine without one, or ``device`` changed by ``set_params`` after
+    the fit), in which case the CPU is used with a warning.
     """
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device={device!r} is not a valid torch device; use 'auto', 'cpu', "
-            f"'cuda', 'cuda:N' or a torch.device."
-        ) from exc
-    if resolved.type == "cpu":
-        return resolved
-    if resolved.type != "cuda":
-        raise ValueError(
-            f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
-        )
-    problem = None
-    if not torch.cuda.is_available():
-        problem = "CUDA is not available on this machine"
-    elif resolved.index is not None and resolved.index >= torch.cuda.device_count():
-        problem = f"this machine has only {torch.cuda.device_count()} CUDA device(s)"
+    resolved, problem = _device_problem(device)
     if problem is None:
         return resolved
     if fall_back_to_cpu:
         warnings.warn(
-            f"The model was fitted on device={device!r}, but {problem}; using the CPU.",
+            f"The estimator's device={device!r} cannot be used: {problem}; using the CPU.",
             UserWarning,
             stacklevel=3,
         )

@@ -11,12 +11,39 @@ from ._label_embedding import largest_magnitude
 from ._sklearn_compat import InvalidParameterError
 
 
+def _holds_strings(labels: np.ndarray) -> bool:
+    """Whether ``labels`` are strings (any element of an object array)."""
+    if labels.dtype.kind in "US":
+        return True
+    return labels.dtype.kind == "O" and any(isinstance(v, str | bytes) for v in labels.flat)
+
+
+def unique_labels(labels, what: str) -> np.ndarray:
+    """The sorted distinct values of ``labels``; a ValueError in scikit-learn's
+    wording when strings and numbers are mixed (they cannot be sorted)."""
+    try:
+        return np.unique(labels)
+    except TypeError as exc:
+        raise ValueError(
+            f"Mix of label input types (string and number) in {what}: use labels of one type."
+        ) from exc
+
+
 def encode_labels(y, classes: np.ndarray, what: str, hint: str = "") -> np.ndarray:
     """``y`` as indices into the sorted ``classes``; a ValueError naming the
     labels of ``y`` that are not among them (``what`` names ``classes`` in
     the message, ``hint`` is appended to it)."""
-    unknown = np.setdiff1d(np.unique(y), classes)
+    y = np.asarray(y)
+    unknown = np.setdiff1d(unique_labels(y, "y"), classes)
     if unknown.size:
+        if _holds_strings(y) != _holds_strings(classes):
+            # e.g. classes=[0, "a", 1] is read by numpy as the strings "0", "a", "1".
+            name = what.split()[0]
+            strings, numbers = ("y", name) if _holds_strings(y) else (name, "y")
+            hint = (
+                f" ({strings} holds strings and {numbers} numbers, and the string '1' is "
+                f"not the number 1: pass labels of one type){hint}"
+            )
         raise ValueError(f"y contains labels that are not in {what}: {unknown.tolist()}{hint}")
     return np.searchsorted(classes, y)
 

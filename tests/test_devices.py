@@ -40,8 +40,14 @@ def test_cuda_without_cuda_raises_or_falls_back(monkeypatch):
 
 @pytest.mark.parametrize("bad", ["gpu", "cuda:x", "meta"])
 def test_unknown_devices_are_refused(bad):
-    with pytest.raises(ValueError, match="device="):
+    with pytest.raises(ValueError, match=f"device='{bad}' was requested, but"):
         resolve_device(bad)
+
+
+@pytest.mark.parametrize("bad", ["gpu", "meta"])
+def test_unknown_devices_fall_back_to_the_cpu_when_asked(bad):
+    with pytest.warns(UserWarning, match=f"device='{bad}' cannot be used.*using the CPU"):
+        assert resolve_device(bad, fall_back_to_cpu=True) == torch.device("cpu")
 
 
 def _torch_threads_in_worker():

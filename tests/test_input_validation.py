@@ -117,6 +117,21 @@ def test_partial_fit_refuses_a_label_it_was_not_told_about():
         clf.partial_fit(X, np.where(y == 2, 5, y))
 
 
+def test_partial_fit_classes_of_mixed_types_are_named():
+    clf = ForwardForwardClassifier(**SMALL)
+    with pytest.raises(
+        ValueError, match=r"Mix of label input types \(string and number\) in classes"
+    ):
+        clf.partial_fit(X, y, classes=np.array([0, "a", 1, 2], dtype=object))
+    # numpy reads the list as the strings "0", "a", "1", "2"
+    with pytest.raises(ValueError, match="classes holds strings and y numbers"):
+        clf.partial_fit(X, y, classes=[0, "a", 1, 2])
+    assert not hasattr(clf, "classes_")
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="y holds strings and classes_ numbers"):
+        clf.partial_fit(X, y.astype(str))
+
+
 SMALL = dict(hidden_layer_sizes=(16, 8), epochs=6, random_state=0, device="cpu")
 
 

@@ -211,7 +211,9 @@ def test_save_refuses_what_is_not_a_forward_forward_classifier(blobs, tmp_path):
 
 def test_a_bad_device_argument_is_blamed_not_the_file(saved):
     _, path = saved
-    with pytest.raises(ValueError, match="device='garbage' is not a valid torch device") as info:
+    with pytest.raises(
+        ValueError, match="device='garbage' was requested, but it is not a valid torch device"
+    ) as info:
         ffsk.load(path, device="garbage")
     assert not isinstance(info.value, ffsk.ModelFileError)
 

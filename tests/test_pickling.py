@@ -38,6 +38,20 @@ def test_model_fitted_on_cuda_unpickles_on_a_machine_without_cuda(blobs, monkeyp
     np.testing.assert_array_equal(restored.predict_proba(X), expected)
 
 
+@pytest.mark.parametrize("device", ["tpu", "garbage"])
+def test_a_device_set_after_fit_that_cannot_be_used_still_unpickles_on_the_cpu(blobs, device):
+    X, y = blobs
+    clf = ForwardForwardClassifier(**FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.set_params(device=device)  # set_params validates nothing; fit would refuse it
+    with pytest.warns(UserWarning, match=f"device='{device}' cannot be used.*using the CPU"):
+        restored = pickle.loads(pickle.dumps(clf))
+    assert restored.device_ == torch.device("cpu")
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)
+    with pytest.raises(ValueError, match=f"device='{device}'"):
+        restored.fit(X, y)
+
+
 def test_pickled_state_holds_cpu_tensors_and_leaves_the_live_model_alone(blobs):
     X, y = blobs
     clf = ForwardForwardClassifier(**FAST).fit(X, y)
