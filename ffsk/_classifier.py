@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -797,11 +797,9 @@ class ForwardForwardClassifier(ClassifierMixin, BaseEstimator):
                     "frequencies of one chunk are not those of the data. Pass a dict of "
                     "class weights computed on the whole data instead."
                 )
-            if self.class_weight == "balanced":  # from the frequencies in y
-                per_row = compute_sample_weight("balanced", y)
-            else:
-                per_row = compute_class_weight(self.class_weight, classes=classes, y=y)[y_encoded]
-            weights = weights * per_row.astype(np.float32)
+            # "balanced" reaches here only from fit, where classes are y's own.
+            per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
+            weights = weights * per_class[y_encoded].astype(np.float32)
         return weights
 
     def _classes_and_codes(self, y, incremental: bool, classes) -> tuple[np.ndarray, np.ndarray]:

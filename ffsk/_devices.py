@@ -16,7 +16,7 @@ def _device_problem(device: str | torch.device) -> tuple[torch.device | None, st
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError):
-        return None, "it is not a valid torch device (use 'auto', 'cpu', 'cuda' or 'cuda:N')"
+        return None, "it is not a valid torch device"
     if resolved.type == "cpu":
         return resolved, None
     if resolved.type != "cuda":

@@ -36,10 +36,11 @@ def encode_labels(y, classes: np.ndarray, what: str, hint: str = "") -> np.ndarr
     y = np.asarray(y)
     unknown = np.setdiff1d(unique_labels(y, "y"), classes)
     if unknown.size:
-        if _holds_strings(y) != _holds_strings(classes):
+        y_strings = _holds_strings(y)
+        if y_strings != _holds_strings(classes):
             # e.g. classes=[0, "a", 1] is read by numpy as the strings "0", "a", "1".
             name = what.split()[0]
-            strings, numbers = ("y", name) if _holds_strings(y) else (name, "y")
+            strings, numbers = ("y", name) if y_strings else (name, "y")
             hint = (
                 f" ({strings} holds strings and {numbers} numbers, and the string '1' is "
                 f"not the number 1: pass labels of one type){hint}"
